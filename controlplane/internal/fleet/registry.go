@@ -1,0 +1,289 @@
+package fleet
+
+import (
+	"errors"
+	"sync"
+	"time"
+)
+
+var (
+	// ErrGap means an event arrived whose predecessor is missing: the
+	// worker must send a snapshot.
+	ErrGap = errors.New("fleet: gap in event sequence")
+	// ErrSuperseded means the session was replaced by a newer one for the
+	// same worker; its messages are ignored.
+	ErrSuperseded = errors.New("fleet: session superseded")
+	// ErrUnsynced means an event came before the first snapshot.
+	ErrUnsynced = errors.New("fleet: event before snapshot")
+)
+
+type streamState struct {
+	info     StreamInfo
+	counters StreamCounters
+	rates    rateWindow
+}
+
+type clientState struct {
+	info     ClientInfo
+	counters Counters
+	rates    rateWindow
+}
+
+type worker struct {
+	hello       Hello
+	connectedAt time.Time
+	lastSeen    time.Time
+	current     *Session // the session whose reports count
+	connected   bool
+	synced      bool
+	seq         uint64
+	stats       NodeStats
+	streams     map[string]*streamState
+	clients     map[string]*clientState
+	total       Counters
+	rates       rateWindow
+}
+
+// Registry holds the fleet. It is safe for concurrent use: sessions write
+// under the lock, readers take an immutable View.
+type Registry struct {
+	now      func() time.Time
+	expireAt time.Duration
+
+	mu      sync.Mutex
+	workers map[NodeID]*worker
+	// membership changes when workers, streams or clients come and go or
+	// change; rates when counters move. The view is rebuilt on the first,
+	// and on the second at most once per rateRefresh.
+	membership, rates uint64
+	built             uint64
+	view              *builtView
+}
+
+// rateRefresh bounds how often counters alone cause a view rebuild.
+const rateRefresh = time.Second
+
+// New makes an empty registry. Workers silent for expireAfter are dropped
+// with everything they served. now may be nil (time.Now).
+func New(expireAfter time.Duration, now func() time.Time) *Registry {
+	if now == nil {
+		now = time.Now
+	}
+	r := &Registry{now: now, expireAt: expireAfter, workers: make(map[NodeID]*worker)}
+	r.view = r.buildLocked()
+	return r
+}
+
+// Session is one stream from one worker. Its methods are called by the
+// goroutine that reads that stream.
+type Session struct {
+	r    *Registry
+	node NodeID
+	w    *worker
+}
+
+// Attach starts a session for a worker. A hello with a new boot id replaces
+// all state held for the node; one with the same boot id takes over from
+// the previous session, keeping its state until a snapshot arrives.
+func (r *Registry) Attach(h Hello) *Session {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	w, ok := r.workers[h.Node]
+	if !ok || w.hello.Boot != h.Boot {
+		w = &worker{
+			connectedAt: now,
+			streams:     make(map[string]*streamState),
+			clients:     make(map[string]*clientState),
+		}
+		r.workers[h.Node] = w
+	}
+	w.hello = h
+	w.lastSeen = now
+	w.connected = true
+	s := &Session{r: r, node: h.Node, w: w}
+	w.current = s
+	r.membership++
+	return s
+}
+
+// lockCurrent locks the registry and returns the worker when s still
+// speaks for it.
+func (s *Session) lockCurrent() (*worker, error) {
+	s.r.mu.Lock()
+	w := s.r.workers[s.node]
+	if w == nil || w != s.w || w.current != s {
+		s.r.mu.Unlock()
+		return nil, ErrSuperseded
+	}
+	w.lastSeen = s.r.now()
+	return w, nil
+}
+
+// Touch records that the worker is alive.
+func (s *Session) Touch() error {
+	if _, err := s.lockCurrent(); err != nil {
+		return err
+	}
+	s.r.mu.Unlock()
+	return nil
+}
+
+// Detach ends the session. The worker's state stays until it expires, so a
+// worker that reconnects at once loses nothing from the view.
+func (s *Session) Detach() {
+	w, err := s.lockCurrent()
+	if err != nil {
+		return
+	}
+	defer s.r.mu.Unlock()
+	w.connected = false
+	w.current = nil
+	s.r.membership++
+}
+
+// ApplySnapshot replaces the worker's streams and clients. A snapshot older
+// than what is held is dropped.
+func (s *Session) ApplySnapshot(snap Snapshot) error {
+	w, err := s.lockCurrent()
+	if err != nil {
+		return err
+	}
+	defer s.r.mu.Unlock()
+	if w.synced && snap.Seq < w.seq {
+		return nil
+	}
+	streams := make(map[string]*streamState, len(snap.Streams))
+	for _, st := range snap.Streams {
+		e := &streamState{info: st}
+		if old, ok := w.streams[st.ID]; ok {
+			e.counters, e.rates = old.counters, old.rates
+		}
+		streams[st.ID] = e
+	}
+	clients := make(map[string]*clientState, len(snap.Clients))
+	for _, c := range snap.Clients {
+		e := &clientState{info: c}
+		if old, ok := w.clients[c.ID]; ok {
+			e.counters, e.rates = old.counters, old.rates
+		}
+		clients[c.ID] = e
+	}
+	w.streams, w.clients = streams, clients
+	w.seq = snap.Seq
+	w.synced = true
+	s.r.membership++
+	return nil
+}
+
+// ApplyEvent applies one event. It returns ErrGap when events are missing
+// (the caller asks the worker for a snapshot) and drops events it has
+// already seen.
+func (s *Session) ApplyEvent(ev Event) error {
+	w, err := s.lockCurrent()
+	if err != nil {
+		return err
+	}
+	defer s.r.mu.Unlock()
+	switch {
+	case !w.synced:
+		return ErrUnsynced
+	case ev.Seq <= w.seq:
+		return nil
+	case ev.Seq > w.seq+1:
+		return ErrGap
+	}
+	w.seq = ev.Seq
+	switch ev.Kind {
+	case StreamOpened:
+		if ev.Stream != nil {
+			w.streams[ev.Stream.ID] = &streamState{info: *ev.Stream}
+		}
+	case StreamClosed:
+		delete(w.streams, ev.StreamID)
+	case ClientJoined:
+		if ev.Client != nil {
+			w.clients[ev.Client.ID] = &clientState{info: *ev.Client}
+		}
+	case ClientLeft:
+		delete(w.clients, ev.ClientID)
+	case PublishStarted:
+		if st, ok := w.streams[ev.StreamID]; ok {
+			st.info.Publishing = true
+			st.info.PublisherID = ev.ClientID
+		}
+	case PublishStopped:
+		if st, ok := w.streams[ev.StreamID]; ok {
+			st.info.Publishing = false
+			st.info.Video, st.info.Audio = nil, nil
+		}
+	case CodecChanged:
+		if st, ok := w.streams[ev.StreamID]; ok {
+			st.info.Video, st.info.Audio = ev.Video, ev.Audio
+		}
+	}
+	s.r.membership++
+	return nil
+}
+
+// ApplySamples records the worker's counters.
+func (s *Session) ApplySamples(smp Samples) error {
+	w, err := s.lockCurrent()
+	if err != nil {
+		return err
+	}
+	defer s.r.mu.Unlock()
+	for id, c := range smp.Clients {
+		if e, ok := w.clients[id]; ok {
+			e.counters = c
+			e.rates.add(smp.At, c)
+		}
+	}
+	for id, c := range smp.Streams {
+		if e, ok := w.streams[id]; ok {
+			e.counters = c
+			e.rates.add(smp.At, c.Counters)
+		}
+	}
+	w.total = smp.Total
+	w.rates.add(smp.At, smp.Total)
+	s.r.rates++
+	return nil
+}
+
+// ApplyNodeStats records the worker's host and process figures.
+func (s *Session) ApplyNodeStats(ns NodeStats) error {
+	w, err := s.lockCurrent()
+	if err != nil {
+		return err
+	}
+	defer s.r.mu.Unlock()
+	w.stats = ns
+	s.r.rates++
+	return nil
+}
+
+// Expire drops workers silent for longer than the expiry time and reports
+// how many it dropped.
+func (r *Registry) Expire() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	n := 0
+	for id, w := range r.workers {
+		if now.Sub(w.lastSeen) > r.expireAt {
+			delete(r.workers, id)
+			n++
+		}
+	}
+	if n > 0 {
+		r.membership++
+	}
+	return n
+}
+
+// OwnerOf returns the worker serving a client.
+func (r *Registry) OwnerOf(clientID string) (NodeID, bool) {
+	c, ok := r.View().Client(clientID)
+	return c.Node, ok
+}

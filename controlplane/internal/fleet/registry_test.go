@@ -1,0 +1,177 @@
+package fleet
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+func newTestRegistry() (*Registry, *clock) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	return New(3*time.Second, c.now), c
+}
+
+func hello(node, boot string) Hello { return Hello{Node: NodeID(node), Boot: BootID(boot)} }
+
+func TestASnapshotThenEventsBuildTheView(t *testing.T) {
+	r, _ := newTestRegistry()
+	s := r.Attach(hello("w1", "b1"))
+	must(t, s.ApplySnapshot(Snapshot{Seq: 4, Streams: []StreamInfo{{ID: "vid-s1", Vhost: "__defaultVhost__", App: "live", Name: "a"}}}))
+	must(t, s.ApplyEvent(Event{Seq: 5, Kind: ClientJoined, Client: &ClientInfo{ID: "c1", StreamID: "vid-s1", Vhost: "__defaultVhost__"}}))
+	must(t, s.ApplyEvent(Event{Seq: 6, Kind: PublishStarted, StreamID: "vid-s1", ClientID: "c1"}))
+	v := r.View()
+	if len(v.Clients) != 1 || v.Clients[0].Node != "w1" {
+		t.Fatalf("clients = %+v, want c1 on w1", v.Clients)
+	}
+	st, ok := v.Stream("vid-s1")
+	if !ok || !st.Publishing || st.PublisherID != "c1" || st.Clients != 1 {
+		t.Fatalf("stream = %+v, want published by c1 with 1 client", st)
+	}
+	if len(v.Vhosts) != 1 || v.Vhosts[0].ID != VhostID("__defaultVhost__") || v.Vhosts[0].Streams != 1 {
+		t.Fatalf("vhosts = %+v, want the default vhost with 1 stream", v.Vhosts)
+	}
+}
+
+func TestEventsAlreadySeenAreDroppedAndGapsAreReported(t *testing.T) {
+	r, _ := newTestRegistry()
+	s := r.Attach(hello("w1", "b1"))
+	if err := s.ApplyEvent(Event{Seq: 1, Kind: ClientLeft, ClientID: "x"}); !errors.Is(err, ErrUnsynced) {
+		t.Fatalf("event before snapshot: %v, want ErrUnsynced", err)
+	}
+	must(t, s.ApplySnapshot(Snapshot{Seq: 10, Clients: []ClientInfo{{ID: "c1"}}}))
+	must(t, s.ApplyEvent(Event{Seq: 9, Kind: ClientLeft, ClientID: "c1"}))
+	if _, ok := r.View().Client("c1"); !ok {
+		t.Fatal("an event older than the snapshot was applied")
+	}
+	if err := s.ApplyEvent(Event{Seq: 12, Kind: ClientLeft, ClientID: "c1"}); !errors.Is(err, ErrGap) {
+		t.Fatalf("event after a gap: %v, want ErrGap", err)
+	}
+	if err := s.ApplySnapshot(Snapshot{Seq: 9}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.View().Client("c1"); !ok {
+		t.Fatal("a snapshot older than the held state replaced it")
+	}
+}
+
+func TestANewBootReplacesTheWorkersStateAndSupersedesTheOldSession(t *testing.T) {
+	r, _ := newTestRegistry()
+	old := r.Attach(hello("w1", "b1"))
+	must(t, old.ApplySnapshot(Snapshot{Seq: 1, Clients: []ClientInfo{{ID: "c1"}}}))
+	fresh := r.Attach(hello("w1", "b2"))
+	if len(r.View().Clients) != 0 {
+		t.Fatal("clients of the previous boot survived a new boot")
+	}
+	if err := old.ApplySnapshot(Snapshot{Seq: 2, Clients: []ClientInfo{{ID: "c9"}}}); !errors.Is(err, ErrSuperseded) {
+		t.Fatalf("old session write: %v, want ErrSuperseded", err)
+	}
+	must(t, fresh.ApplySnapshot(Snapshot{Seq: 1, Clients: []ClientInfo{{ID: "c2"}}}))
+	if _, ok := r.View().Client("c2"); !ok {
+		t.Fatal("new boot's snapshot not applied")
+	}
+}
+
+func TestAReconnectWithTheSameBootKeepsStateUntilItsSnapshot(t *testing.T) {
+	r, _ := newTestRegistry()
+	s1 := r.Attach(hello("w1", "b1"))
+	must(t, s1.ApplySnapshot(Snapshot{Seq: 3, Clients: []ClientInfo{{ID: "c1"}}}))
+	s1.Detach()
+	if w := r.View().Workers; len(w) != 1 || w[0].Connected {
+		t.Fatalf("workers after detach = %+v, want w1 listed as disconnected", w)
+	}
+	s2 := r.Attach(hello("w1", "b1"))
+	if _, ok := r.View().Client("c1"); !ok {
+		t.Fatal("state lost on reconnect")
+	}
+	must(t, s2.ApplySnapshot(Snapshot{Seq: 3}))
+	if len(r.View().Clients) != 0 {
+		t.Fatal("snapshot after reconnect did not replace the clients")
+	}
+}
+
+func TestSilentWorkersExpireWithEverythingTheyServed(t *testing.T) {
+	r, clk := newTestRegistry()
+	s := r.Attach(hello("w1", "b1"))
+	must(t, s.ApplySnapshot(Snapshot{Seq: 1, Clients: []ClientInfo{{ID: "c1"}}, Streams: []StreamInfo{{ID: "vid-1"}}}))
+	clk.advance(2 * time.Second)
+	if n := r.Expire(); n != 0 {
+		t.Fatalf("expired %d workers after 2 s, want 0", n)
+	}
+	must(t, s.Touch())
+	clk.advance(3100 * time.Millisecond)
+	if n := r.Expire(); n != 1 {
+		t.Fatalf("expired %d workers after 3.1 s of silence, want 1", n)
+	}
+	v := r.View()
+	if len(v.Workers)+len(v.Clients)+len(v.Streams) != 0 {
+		t.Fatalf("view after expiry = %+v, want empty", v)
+	}
+}
+
+func TestRatesAverageOverThirtySecondsAndFollowTheCurrentRate(t *testing.T) {
+	r, clk := newTestRegistry()
+	s := r.Attach(hello("w1", "b1"))
+	must(t, s.ApplySnapshot(Snapshot{Seq: 1, Clients: []ClientInfo{{ID: "c1"}}}))
+	var sent uint64
+	for i := range 40 {
+		if i >= 30 {
+			sent += 250_000 // 2000 kbit/s in the last 10 s
+		} else {
+			sent += 125_000 // 1000 kbit/s before
+		}
+		must(t, s.ApplySamples(Samples{At: clk.now(), Clients: map[string]Counters{"c1": {SendBytes: sent}}}))
+		clk.advance(time.Second)
+	}
+	c, _ := r.View().Client("c1")
+	if c.Current.Send != 2000 {
+		t.Fatalf("current send rate = %d kbit/s, want 2000", c.Current.Send)
+	}
+	if c.Average.Send < 1300 || c.Average.Send > 1400 {
+		t.Fatalf("30 s average = %d kbit/s, want about 1333", c.Average.Send)
+	}
+}
+
+func TestTheViewIsRebuiltOnlyWhenSomethingChanged(t *testing.T) {
+	r, clk := newTestRegistry()
+	s := r.Attach(hello("w1", "b1"))
+	must(t, s.ApplySnapshot(Snapshot{Seq: 1}))
+	v1 := r.View()
+	if r.View() != v1 {
+		t.Fatal("view rebuilt with no change")
+	}
+	must(t, s.ApplySamples(Samples{At: clk.now()}))
+	if r.View() != v1 {
+		t.Fatal("view rebuilt for counters within the refresh interval")
+	}
+	clk.advance(time.Second)
+	if r.View() == v1 {
+		t.Fatal("view not rebuilt for counters after the refresh interval")
+	}
+	v2 := r.View()
+	must(t, s.ApplyEvent(Event{Seq: 2, Kind: ClientJoined, Client: &ClientInfo{ID: "c1"}}))
+	if v3 := r.View(); v3 == v2 || v3.Version <= v2.Version {
+		t.Fatal("view not rebuilt at once for a new client")
+	}
+}
+
+func TestVhostIDsAreStableAndShaped(t *testing.T) {
+	id := VhostID("__defaultVhost__")
+	if id != VhostID("__defaultVhost__") || len(id) != 11 || id[:4] != "vid-" {
+		t.Fatalf("VhostID = %q, want a stable vid-xxxxxxx", id)
+	}
+	if VhostID("a.example") == id {
+		t.Fatal("different vhosts share an id")
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

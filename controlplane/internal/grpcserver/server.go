@@ -1,0 +1,195 @@
+// Package grpcserver serves the Fleet gRPC service: it authenticates the
+// workers' sessions, feeds what they report into the fleet registry, pushes
+// configuration to them and carries commands (kicks) to the worker that owns
+// the target, waiting for its answer.
+package grpcserver
+
+import (
+	"context"
+	"crypto/subtle"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	fleetv1 "tidecast.dev/proto/fleet/v1"
+
+	"tidecast.dev/controlplane/internal/fleet"
+)
+
+// Config configures the server.
+type Config struct {
+	// Token is the secret workers must present. When empty, only workers
+	// connecting from a loopback address are accepted.
+	Token string
+	// TLS, when set, serves TLS; with ClientCAs and RequireAndVerifyClientCert
+	// it enforces mutual TLS.
+	TLS *tls.Config
+	// PingEvery is how often sessions are pinged.
+	PingEvery time.Duration
+	// HelloTimeout bounds the wait for a new session's Hello.
+	HelloTimeout time.Duration
+	// CommandTimeout bounds the wait for a worker's answer to a command.
+	CommandTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.PingEvery <= 0 {
+		c.PingEvery = time.Second
+	}
+	if c.HelloTimeout <= 0 {
+		c.HelloTimeout = 5 * time.Second
+	}
+	if c.CommandTimeout <= 0 {
+		c.CommandTimeout = 3 * time.Second
+	}
+}
+
+// Server implements fleetv1.FleetServer.
+type Server struct {
+	fleetv1.UnimplementedFleetServer
+
+	cfg  Config
+	reg  *fleet.Registry
+	log  *slog.Logger
+	grpc *grpc.Server
+
+	config  atomic.Pointer[fleetv1.Config]
+	nextCmd atomic.Uint64
+
+	mu       sync.Mutex
+	sessions map[fleet.NodeID]*session // the newest session of each worker
+}
+
+// New makes a server that feeds reg.
+func New(cfg Config, reg *fleet.Registry, log *slog.Logger) *Server {
+	cfg.setDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, reg: reg, log: log.With("component", "grpcserver"), sessions: map[fleet.NodeID]*session{}}
+	opts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(32 << 20),
+		grpc.MaxConcurrentStreams(1024),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 10 * time.Second, Timeout: 3 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
+	}
+	s.grpc = grpc.NewServer(opts...)
+	fleetv1.RegisterFleetServer(s.grpc, s)
+	return s
+}
+
+// Serve serves lis until Stop.
+func (s *Server) Serve(lis net.Listener) error {
+	if err := s.grpc.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+		return err
+	}
+	return nil
+}
+
+// Stop ends every session and waits for their handlers; sessions get until
+// ctx ends to close gracefully.
+func (s *Server) Stop(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.grpc.Stop()
+		<-done
+	}
+}
+
+// SetConfig records the configuration workers must run and pushes it to
+// every connected worker.
+func (s *Server) SetConfig(cfg *fleetv1.Config) {
+	s.config.Store(cfg)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sess := range s.sessions {
+		sess.enqueue(&fleetv1.ControlMessage{Body: &fleetv1.ControlMessage_Config{Config: cfg}})
+	}
+}
+
+// Kick asks the worker serving clientID to disconnect it and waits for the
+// worker's answer.
+func (s *Server) Kick(ctx context.Context, clientID string) error {
+	node, ok := s.reg.OwnerOf(clientID)
+	if !ok {
+		return fleet.ErrClientNotFound
+	}
+	s.mu.Lock()
+	sess := s.sessions[node]
+	s.mu.Unlock()
+	if sess == nil {
+		return fleet.ErrWorkerUnreachable
+	}
+	id := fmt.Sprintf("%d", s.nextCmd.Add(1))
+	res, err := sess.command(ctx, id, &fleetv1.ControlMessage{Body: &fleetv1.ControlMessage_Kick{
+		Kick: &fleetv1.Kick{CommandId: id, ClientId: clientID},
+	}}, s.cfg.CommandTimeout)
+	if err != nil {
+		return err
+	}
+	switch res.GetCode() {
+	case 0:
+		return nil
+	case fleet.CodeClientNotFound:
+		return fleet.ErrClientNotFound
+	default:
+		return &fleet.Error{Code: int(res.GetCode()), Msg: res.GetMessage()}
+	}
+}
+
+// authenticate checks the worker's credentials before anything is read.
+func (s *Server) authenticate(ctx context.Context) error {
+	if s.cfg.Token == "" {
+		p, ok := peer.FromContext(ctx)
+		if !ok {
+			return status.Error(codes.Unauthenticated, "no peer")
+		}
+		host, _, err := net.SplitHostPort(p.Addr.String())
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			return status.Error(codes.Unauthenticated, "no token configured: only loopback workers are accepted")
+		}
+		return nil
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, v := range md.Get("authorization") {
+		got, ok := strings.CutPrefix(v, "Bearer ")
+		if ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) == 1 {
+			return nil
+		}
+	}
+	return status.Error(codes.Unauthenticated, "invalid or missing token")
+}
+
+func validateHello(h *fleetv1.Hello) error {
+	switch {
+	case h == nil:
+		return errors.New("first message is not hello")
+	case h.GetNodeId() == "" || len(h.GetNodeId()) > 128:
+		return errors.New("node id must be 1 to 128 bytes")
+	case h.GetBootId() == "" || len(h.GetBootId()) > 64:
+		return errors.New("boot id must be 1 to 64 bytes")
+	case len(h.GetRtmpAddresses()) > 16 || len(h.GetWebrtcAddresses()) > 16:
+		return errors.New("too many advertised addresses")
+	}
+	return nil
+}

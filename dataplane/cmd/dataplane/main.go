@@ -1,0 +1,129 @@
+// Command dataplane is the media worker: it serves RTMP (and WebRTC) and
+// reports to every control-plane replica over gRPC.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"tidecast.dev/dataplane/internal/app"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "dataplane:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// flagSpec pairs a flag with the environment variable that sets its
+// default, so both are documented by -h.
+type flagSpec struct {
+	name, env, def, usage string
+	dst                   *string
+	// secret flags take their environment value after parsing, so that
+	// -h never prints it as a default.
+	secret bool
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	host, _ := os.Hostname()
+	var nodeID, controlPlanes, token, rtmpListen, webrtcListen, advertiseRTMP, advertiseWebRTC, logLevel string
+	specs := []flagSpec{
+		{"node-id", "DATAPLANE_NODE_ID", host, "this worker's id, unique in the fleet", &nodeID, false},
+		{"control-plane", "DATAPLANE_CONTROL_PLANE", "127.0.0.1:1988", "control-plane addresses host:port, comma separated; a name resolving to several addresses counts as several replicas", &controlPlanes, false},
+		{"token", "DATAPLANE_TOKEN", "", "shared token presented to the control plane", &token, true},
+		{"rtmp-listen", "DATAPLANE_RTMP_LISTEN", ":1935", "RTMP listen addresses [ip:]port, comma separated (the control plane's listen directive replaces them)", &rtmpListen, false},
+		{"webrtc-listen", "DATAPLANE_WEBRTC_LISTEN", ":8000", "WebRTC UDP listen address [ip:]port", &webrtcListen, false},
+		{"advertise-rtmp", "DATAPLANE_ADVERTISE_RTMP", "", "RTMP addresses clients use to reach this worker, comma separated (default: the listen addresses)", &advertiseRTMP, false},
+		{"advertise-webrtc", "DATAPLANE_ADVERTISE_WEBRTC", "", "WebRTC addresses clients use to reach this worker, comma separated", &advertiseWebRTC, false},
+		{"log-level", "DATAPLANE_LOG_LEVEL", "info", "debug, info, warn or error", &logLevel, false},
+	}
+	for _, s := range specs {
+		def := s.def
+		if v := getenv(s.env); v != "" && !s.secret {
+			def = v
+		}
+		fs.StringVar(s.dst, s.name, def, s.usage+" (env "+s.env+")")
+	}
+	showVersion := fs.Bool("v", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for _, s := range specs {
+		if s.secret && *s.dst == "" {
+			*s.dst = getenv(s.env)
+		}
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, app.Version)
+		return nil
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return fmt.Errorf("-log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	rtmp := splitList(rtmpListen)
+	advertised := splitList(advertiseRTMP)
+	if len(advertised) == 0 {
+		advertised = advertiseFrom(rtmp, nodeID)
+	}
+	a, err := app.New(app.Config{
+		NodeID:          nodeID,
+		ControlPlanes:   splitList(controlPlanes),
+		Token:           token,
+		RTMPListen:      rtmp,
+		WebRTCListen:    webrtcListen,
+		AdvertiseRTMP:   advertised,
+		AdvertiseWebRTC: splitList(advertiseWebRTC),
+		ResolveEvery:    5 * time.Second,
+		Logger:          log,
+	})
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		out = append(out, f)
+	}
+	return out
+}
+
+// advertiseFrom turns listen addresses into addresses a client can dial:
+// a wildcard or missing host becomes this worker's host name.
+func advertiseFrom(listen []string, host string) []string {
+	out := make([]string, 0, len(listen))
+	for _, l := range listen {
+		h, p, err := net.SplitHostPort(l)
+		if err != nil {
+			h, p = "", l
+		}
+		if h == "" || h == "0.0.0.0" || h == "::" {
+			h = host
+		}
+		out = append(out, net.JoinHostPort(h, p))
+	}
+	return out
+}
