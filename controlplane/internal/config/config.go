@@ -81,6 +81,11 @@ type Auth struct {
 	Enabled  bool
 	Username string
 	Password Secret
+	// JSONP allows JSONP on authenticated paths (our directive, default off).
+	// A browser attaches cached Basic credentials to a cross-site <script>
+	// request, so with JSONP on any web page the operator visits could read
+	// the API or kick clients.
+	JSONP bool
 }
 
 // HTTPS is the https block of http_api and http_server.

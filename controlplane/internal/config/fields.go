@@ -149,7 +149,8 @@ func checkEndpoint(s string) error {
 			return fmt.Errorf("invalid address %q: expecting [ip:]port (IPv6 as [::1]:port)", s)
 		}
 	}
-	if _, err := parseInt(port, 1, 65535); err != nil {
+	// Port 0 asks the system for a free port (the server logs the one it got).
+	if _, err := parseInt(port, 0, 65535); err != nil {
 		return fmt.Errorf("invalid port %q", port)
 	}
 	return nil

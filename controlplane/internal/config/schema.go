@@ -29,6 +29,7 @@ var configFields = []field[Config]{
 	optIn("http_api.auth.enabled", func(c *Config) *bool { return &c.HTTPAPI.Auth.Enabled }),
 	text("http_api.auth.username", func(c *Config) *string { return &c.HTTPAPI.Auth.Username }),
 	secret("http_api.auth.password", func(c *Config) *Secret { return &c.HTTPAPI.Auth.Password }),
+	optIn("http_api.auth.jsonp", func(c *Config) *bool { return &c.HTTPAPI.Auth.JSONP }),
 	optIn("http_api.https.enabled", func(c *Config) *bool { return &c.HTTPAPI.HTTPS.Enabled }),
 	endpoint("http_api.https.listen", func(c *Config) *string { return &c.HTTPAPI.HTTPS.Listen }),
 	text("http_api.https.key", func(c *Config) *string { return &c.HTTPAPI.HTTPS.Key }),

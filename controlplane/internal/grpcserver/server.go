@@ -32,8 +32,9 @@ import (
 
 // Config configures the server.
 type Config struct {
-	// Token is the secret workers must present. When empty, only workers
-	// connecting from a loopback address are accepted.
+	// Token is the secret workers must present (SetToken changes it).
+	// When empty, only workers connecting from a loopback address are
+	// accepted.
 	Token string
 	// TLS, when set, serves TLS; with ClientCAs and RequireAndVerifyClientCert
 	// it enforces mutual TLS.
@@ -68,6 +69,7 @@ type Server struct {
 	grpc *grpc.Server
 
 	config  atomic.Pointer[fleetv1.Config]
+	token   atomic.Pointer[string]
 	nextCmd atomic.Uint64
 
 	mu       sync.Mutex
@@ -81,6 +83,7 @@ func New(cfg Config, reg *fleet.Registry, log *slog.Logger) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, reg: reg, log: log.With("component", "grpcserver"), sessions: map[fleet.NodeID]*session{}}
+	s.SetToken(cfg.Token)
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(32 << 20),
 		grpc.MaxConcurrentStreams(1024),
@@ -116,9 +119,9 @@ func (s *Server) Stop(ctx context.Context) {
 	}
 }
 
-// SetConfig records the configuration workers must run and pushes it to
+// setConfig records the configuration workers must run and pushes it to
 // every connected worker.
-func (s *Server) SetConfig(cfg *fleetv1.Config) {
+func (s *Server) setConfig(cfg *fleetv1.Config) {
 	s.config.Store(cfg)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -157,9 +160,14 @@ func (s *Server) Kick(ctx context.Context, clientID string) error {
 	}
 }
 
+// SetToken replaces the token new sessions must present; open sessions
+// stay.
+func (s *Server) SetToken(token string) { s.token.Store(&token) }
+
 // authenticate checks the worker's credentials before anything is read.
 func (s *Server) authenticate(ctx context.Context) error {
-	if s.cfg.Token == "" {
+	token := *s.token.Load()
+	if token == "" {
 		p, ok := peer.FromContext(ctx)
 		if !ok {
 			return status.Error(codes.Unauthenticated, "no peer")
@@ -173,7 +181,7 @@ func (s *Server) authenticate(ctx context.Context) error {
 	md, _ := metadata.FromIncomingContext(ctx)
 	for _, v := range md.Get("authorization") {
 		got, ok := strings.CutPrefix(v, "Bearer ")
-		if ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) == 1 {
+		if ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1 {
 			return nil
 		}
 	}

@@ -219,4 +219,3 @@ func (s *Server) apply(fs *fleet.Session, sess *session, m *fleetv1.WorkerMessag
 		return fmt.Errorf("empty or unknown message")
 	}
 }
-
