@@ -155,6 +155,7 @@ var (
 	fleetListening        = regexp.MustCompile(`msg="fleet endpoint listening" addr=(\S+)`)
 	rtmpListening         = regexp.MustCompile(`msg="rtmp listening" addr=(\S+)`)
 	regexpUnauthenticated = regexp.MustCompile(`(Unauthenticated)`)
+	regexpSessionEnded    = regexp.MustCompile(`msg="(control-plane session ended)"`)
 )
 
 // controlPlane is a running control plane and its addresses.

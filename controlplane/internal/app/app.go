@@ -8,6 +8,7 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -113,8 +114,13 @@ func New(o Options, cfg *config.Config) (a *App, err error) {
 	a.reloads = newReloader(a.reload)
 	a.store(cfg)
 	identity := httpapi.ClusterIdentity(server)
+	fleetTLS, err := fleetTLSConfig(cfg.Fleet.TLS)
+	if err != nil {
+		return nil, err
+	}
 	a.fleet = grpcserver.New(grpcserver.Config{
 		Token:     cfg.Fleet.Token.Reveal(),
+		TLS:       fleetTLS,
 		PingEvery: cfg.Fleet.PingInterval,
 	}, a.registry, log)
 	a.fleet.SetWorkerConfig(cfg)
@@ -156,6 +162,31 @@ func New(o Options, cfg *config.Config) (a *App, err error) {
 		}
 	}
 	return a, nil
+}
+
+// fleetTLSConfig secures the workers' endpoint; with a client CA, workers
+// must present a certificate it signed (mutual TLS).
+func fleetTLSConfig(c config.FleetTLS) (*tls.Config, error) {
+	if !c.Enabled {
+		return nil, nil
+	}
+	cert, err := certreload.New(c.Cert, c.Key)
+	if err != nil {
+		return nil, fmt.Errorf("fleet.tls: %w", err)
+	}
+	tc := cert.TLSConfig()
+	if c.ClientCA != "" {
+		pem, err := os.ReadFile(c.ClientCA)
+		if err != nil {
+			return nil, fmt.Errorf("fleet.tls.client_ca: %w", err)
+		}
+		tc.ClientCAs = x509.NewCertPool()
+		if !tc.ClientCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("fleet.tls.client_ca: no certificate in %q", c.ClientCA)
+		}
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
 }
 
 // store makes cfg the one in force for everything read per request.

@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -45,6 +47,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	host, _ := os.Hostname()
 	var nodeID, controlPlanes, token, rtmpListen, webrtcListen, advertiseRTMP, advertiseWebRTC, logLevel string
+	var tlsCA, tlsCert, tlsKey, tlsServerName string
 	specs := []flagSpec{
 		{"node-id", "DATAPLANE_NODE_ID", host, "this worker's id, unique in the fleet", &nodeID, false},
 		{"control-plane", "DATAPLANE_CONTROL_PLANE", "127.0.0.1:1988", "control-plane addresses host:port, comma separated; a name resolving to several addresses counts as several replicas", &controlPlanes, false},
@@ -54,6 +57,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		{"advertise-rtmp", "DATAPLANE_ADVERTISE_RTMP", "", "RTMP addresses clients use to reach this worker, comma separated (default: the listen addresses)", &advertiseRTMP, false},
 		{"advertise-webrtc", "DATAPLANE_ADVERTISE_WEBRTC", "", "WebRTC addresses clients use to reach this worker, comma separated", &advertiseWebRTC, false},
 		{"log-level", "DATAPLANE_LOG_LEVEL", "info", "debug, info, warn or error", &logLevel, false},
+		{"tls-ca", "DATAPLANE_TLS_CA", "", "CA certificate (PEM) that signed the control plane's certificate; setting it turns TLS on", &tlsCA, false},
+		{"tls-cert", "DATAPLANE_TLS_CERT", "", "client certificate (PEM) for mutual TLS", &tlsCert, false},
+		{"tls-key", "DATAPLANE_TLS_KEY", "", "client key (PEM) for mutual TLS", &tlsKey, false},
+		{"tls-server-name", "DATAPLANE_TLS_SERVER_NAME", "", "name to verify in the control plane's certificate (default: the address's host)", &tlsServerName, false},
 	}
 	for _, s := range specs {
 		def := s.def
@@ -81,6 +88,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	tlsConfig, err := clientTLS(tlsCA, tlsCert, tlsKey, tlsServerName)
+	if err != nil {
+		return err
+	}
 	rtmp := splitList(rtmpListen)
 	advertised := splitList(advertiseRTMP)
 	if len(advertised) == 0 {
@@ -90,6 +101,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		NodeID:          nodeID,
 		ControlPlanes:   splitList(controlPlanes),
 		Token:           token,
+		TLS:             tlsConfig,
 		RTMPListen:      rtmp,
 		WebRTCListen:    webrtcListen,
 		AdvertiseRTMP:   advertised,
@@ -126,4 +138,31 @@ func advertiseFrom(listen []string, host string) []string {
 		out = append(out, net.JoinHostPort(h, p))
 	}
 	return out
+}
+
+// clientTLS builds the sessions' TLS configuration: nil (plaintext) unless
+// a CA is given; a client certificate makes it mutual.
+func clientTLS(caFile, certFile, keyFile, serverName string) (*tls.Config, error) {
+	if caFile == "" {
+		if certFile != "" || keyFile != "" {
+			return nil, errors.New("-tls-cert and -tls-key need -tls-ca")
+		}
+		return nil, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("-tls-ca: %w", err)
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: x509.NewCertPool(), ServerName: serverName}
+	if !tc.RootCAs.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("-tls-ca: no certificate in %q", caFile)
+	}
+	if certFile != "" || keyFile != "" {
+		c, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("-tls-cert/-tls-key: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{c}
+	}
+	return tc, nil
 }

@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"log/slog"
@@ -29,8 +30,10 @@ type Config struct {
 	NodeID        string
 	ControlPlanes []string // host:port; a name may resolve to several replicas
 	Token         string
-	RTMPListen    []string // [ip:]port
-	WebRTCListen  string   // UDP [ip:]port
+	// TLS secures the control-plane sessions (nil: plaintext).
+	TLS          *tls.Config
+	RTMPListen   []string // [ip:]port
+	WebRTCListen string   // UDP [ip:]port
 	// AdvertiseRTMP are the addresses clients use to reach this worker's
 	// RTMP port; by default the listen addresses, with the host name filled
 	// in for a wildcard host.
@@ -62,6 +65,7 @@ func New(cfg Config) (*App, error) {
 	cp, err := cpclient.New(cpclient.Config{
 		Targets:      cfg.ControlPlanes,
 		Token:        cfg.Token,
+		TLS:          cfg.TLS,
 		ResolveEvery: cfg.ResolveEvery,
 		Hello: cpclient.Hello{
 			NodeID:      cfg.NodeID,

@@ -257,6 +257,7 @@ func (c *Client) keepSession(ctx context.Context, addr string) {
 	defer conn.Close()
 	api := fleetv1.NewFleetClient(conn)
 	bo := newBackoff(100*time.Millisecond, c.cfg.MaxBackoff)
+	lastErr := ""
 	for {
 		started := time.Now()
 		err := c.runSession(ctx, api, addr)
@@ -266,9 +267,17 @@ func (c *Client) keepSession(ctx context.Context, addr string) {
 		}
 		if time.Since(started) > 10*time.Second {
 			bo.reset()
+			lastErr = ""
 		}
 		wait := bo.next()
-		log.Warn("control-plane session ended", "err", err, "retry_in", wait)
+		// The same failure over and over is logged once, then at debug.
+		level := slog.LevelWarn
+		if msg := fmt.Sprint(err); msg == lastErr {
+			level = slog.LevelDebug
+		} else {
+			lastErr = msg
+		}
+		log.Log(ctx, level, "control-plane session ended", "err", err, "retry_in", wait)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

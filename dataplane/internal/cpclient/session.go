@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"google.golang.org/grpc"
-
 	fleetv1 "tidecast.dev/proto/fleet/v1"
 
 	"tidecast.dev/dataplane/internal/media"
@@ -23,7 +21,9 @@ const codeUnsupported = 1
 func (c *Client) runSession(ctx context.Context, api fleetv1.FleetClient, addr string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := api.Session(ctx, grpc.WaitForReady(true))
+	// Not WaitForReady: a control plane that refuses the connection (TLS,
+	// down) fails the call, so the reason reaches the log.
+	stream, err := api.Session(ctx)
 	if err != nil {
 		return fmt.Errorf("opening session: %w", err)
 	}
