@@ -35,12 +35,32 @@ func BenchmarkApplySamples2000Clients(b *testing.B) {
 	}
 }
 
-func BenchmarkViewRebuild2000Clients(b *testing.B) {
-	r, s, clk, smp := newLoadedRegistry(b, 2000)
+// A view rebuild after one client joined a fleet of 50 workers with 2,000
+// clients each: only that worker's piece is rebuilt, then all are merged.
+func BenchmarkViewRebuildAfterAJoin100kClients(b *testing.B) {
+	r, _ := newTestRegistry()
+	var last *Session
+	for w := range 50 {
+		s := r.Attach(hello(fmt.Sprintf("w%02d", w), "b1"))
+		snap := Snapshot{Seq: 1}
+		for i := range 2000 {
+			snap.Clients = append(snap.Clients, ClientInfo{ID: fmt.Sprintf("%02d%06d", w, i), Vhost: "__defaultVhost__"})
+		}
+		if err := s.ApplySnapshot(snap); err != nil {
+			b.Fatal(err)
+		}
+		last = s
+	}
+	_ = r.View()
+	seq := uint64(1)
 	for b.Loop() {
-		clk.advance(time.Second)
-		smp.At = clk.now()
-		_ = s.ApplySamples(smp)
-		_ = r.View()
+		seq++
+		ev := Event{Seq: seq, Kind: ClientJoined, Client: &ClientInfo{ID: fmt.Sprintf("zz%06d", seq)}}
+		if err := last.ApplyEvent(ev); err != nil {
+			b.Fatal(err)
+		}
+		if v := r.View(); v.Version == 0 {
+			b.Fatal("no view")
+		}
 	}
 }

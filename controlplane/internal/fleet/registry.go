@@ -3,6 +3,7 @@ package fleet
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,15 +19,16 @@ var (
 )
 
 type streamState struct {
-	info     StreamInfo
-	counters StreamCounters
-	rates    rateWindow
+	info  StreamInfo
+	rates rateWindow
+	live  live[streamTraffic]
 }
 
 type clientState struct {
-	info     ClientInfo
-	counters Counters
-	rates    rateWindow
+	info  ClientInfo
+	rates rateWindow
+	live  live[Traffic]
+	view  *Client // built once, while info stays the same
 }
 
 type worker struct {
@@ -37,31 +39,29 @@ type worker struct {
 	connected   bool
 	synced      bool
 	seq         uint64
-	stats       NodeStats
 	streams     map[string]*streamState
 	clients     map[string]*clientState
-	total       Counters
 	rates       rateWindow
+	live        live[workerLive]
+	// piece is this worker's part of the view; nil when its membership
+	// changed since it was built.
+	piece *piece
 }
 
 // Registry holds the fleet. It is safe for concurrent use: sessions write
-// under the lock, readers take an immutable View.
+// under the lock; readers take an immutable View, rebuilt only when the
+// membership changed, whose traffic figures are read live.
 type Registry struct {
 	now      func() time.Time
 	expireAt time.Duration
 
 	mu      sync.Mutex
 	workers map[NodeID]*worker
-	// membership changes when workers, streams or clients come and go or
-	// change; rates when counters move. The view is rebuilt on the first,
-	// and on the second at most once per rateRefresh.
-	membership, rates uint64
-	built             uint64
-	view              *builtView
-}
 
-// rateRefresh bounds how often counters alone cause a view rebuild.
-const rateRefresh = time.Second
+	membership atomic.Uint64 // bumped (under mu) when anyone comes, goes or changes
+	building   sync.Mutex    // one view build at a time
+	view       atomic.Pointer[View]
+}
 
 // New makes an empty registry. Workers silent for expireAfter are dropped
 // with everything they served. now may be nil (time.Now).
@@ -70,8 +70,17 @@ func New(expireAfter time.Duration, now func() time.Time) *Registry {
 		now = time.Now
 	}
 	r := &Registry{now: now, expireAt: expireAfter, workers: make(map[NodeID]*worker)}
-	r.view = r.buildLocked()
+	r.view.Store(merge(nil, 0, now()))
 	return r
+}
+
+// changedLocked records a membership change of w (nil: only the worker
+// set changed).
+func (r *Registry) changedLocked(w *worker) {
+	if w != nil {
+		w.piece = nil
+	}
+	r.membership.Add(1)
 }
 
 // Session is one stream from one worker. Its methods are called by the
@@ -99,12 +108,19 @@ func (r *Registry) Attach(h Hello) *Session {
 		r.workers[h.Node] = w
 	}
 	w.hello = h
-	w.lastSeen = now
 	w.connected = true
 	s := &Session{r: r, node: h.Node, w: w}
 	w.current = s
-	r.membership++
+	w.seen(now)
+	r.changedLocked(w)
 	return s
+}
+
+func (w *worker) seen(now time.Time) {
+	w.lastSeen = now
+	l := w.live.load()
+	l.LastSeen = now
+	w.live.store(l)
 }
 
 // lockCurrent locks the registry and returns the worker when s still
@@ -116,7 +132,7 @@ func (s *Session) lockCurrent() (*worker, error) {
 		s.r.mu.Unlock()
 		return nil, ErrSuperseded
 	}
-	w.lastSeen = s.r.now()
+	w.seen(s.r.now())
 	return w, nil
 }
 
@@ -139,7 +155,7 @@ func (s *Session) Detach() {
 	defer s.r.mu.Unlock()
 	w.connected = false
 	w.current = nil
-	s.r.membership++
+	s.r.changedLocked(w)
 }
 
 // ApplySnapshot replaces the worker's streams and clients. A snapshot older
@@ -155,24 +171,28 @@ func (s *Session) ApplySnapshot(snap Snapshot) error {
 	}
 	streams := make(map[string]*streamState, len(snap.Streams))
 	for _, st := range snap.Streams {
-		e := &streamState{info: st}
 		if old, ok := w.streams[st.ID]; ok {
-			e.counters, e.rates = old.counters, old.rates
+			old.info = st // keep its counters and rates
+			streams[st.ID] = old
+		} else {
+			streams[st.ID] = &streamState{info: st}
 		}
-		streams[st.ID] = e
 	}
 	clients := make(map[string]*clientState, len(snap.Clients))
 	for _, c := range snap.Clients {
-		e := &clientState{info: c}
 		if old, ok := w.clients[c.ID]; ok {
-			e.counters, e.rates = old.counters, old.rates
+			if old.info != c {
+				old.info, old.view = c, nil
+			}
+			clients[c.ID] = old
+		} else {
+			clients[c.ID] = &clientState{info: c}
 		}
-		clients[c.ID] = e
 	}
 	w.streams, w.clients = streams, clients
 	w.seq = snap.Seq
 	w.synced = true
-	s.r.membership++
+	s.r.changedLocked(w)
 	return nil
 }
 
@@ -222,11 +242,17 @@ func (s *Session) ApplyEvent(ev Event) error {
 			st.info.Video, st.info.Audio = ev.Video, ev.Audio
 		}
 	}
-	s.r.membership++
+	s.r.changedLocked(w)
 	return nil
 }
 
-// ApplySamples records the worker's counters.
+func traffic(w *rateWindow, at time.Time, c Counters) Traffic {
+	w.add(at, c)
+	return Traffic{Counters: c, Rates: Rates{Average: w.over(AverageSpan), Current: w.over(CurrentSpan)}}
+}
+
+// ApplySamples records the worker's counters; views see them at once,
+// without a rebuild.
 func (s *Session) ApplySamples(smp Samples) error {
 	w, err := s.lockCurrent()
 	if err != nil {
@@ -235,19 +261,17 @@ func (s *Session) ApplySamples(smp Samples) error {
 	defer s.r.mu.Unlock()
 	for id, c := range smp.Clients {
 		if e, ok := w.clients[id]; ok {
-			e.counters = c
-			e.rates.add(smp.At, c)
+			e.live.store(traffic(&e.rates, smp.At, c))
 		}
 	}
 	for id, c := range smp.Streams {
 		if e, ok := w.streams[id]; ok {
-			e.counters = c
-			e.rates.add(smp.At, c.Counters)
+			e.live.store(streamTraffic{Traffic: traffic(&e.rates, smp.At, c.Counters), Frames: c.Frames})
 		}
 	}
-	w.total = smp.Total
-	w.rates.add(smp.At, smp.Total)
-	s.r.rates++
+	l := w.live.load()
+	l.Traffic = traffic(&w.rates, smp.At, smp.Total)
+	w.live.store(l)
 	return nil
 }
 
@@ -258,8 +282,9 @@ func (s *Session) ApplyNodeStats(ns NodeStats) error {
 		return err
 	}
 	defer s.r.mu.Unlock()
-	w.stats = ns
-	s.r.rates++
+	l := w.live.load()
+	l.Stats = ns
+	w.live.store(l)
 	return nil
 }
 
@@ -277,7 +302,7 @@ func (r *Registry) Expire() int {
 		}
 	}
 	if n > 0 {
-		r.membership++
+		r.changedLocked(nil)
 	}
 	return n
 }
@@ -285,5 +310,8 @@ func (r *Registry) Expire() int {
 // OwnerOf returns the worker serving a client.
 func (r *Registry) OwnerOf(clientID string) (NodeID, bool) {
 	c, ok := r.View().Client(clientID)
-	return c.Node, ok
+	if !ok {
+		return "", false
+	}
+	return c.Node, true
 }

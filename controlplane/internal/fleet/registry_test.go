@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -128,34 +129,52 @@ func TestRatesAverageOverThirtySecondsAndFollowTheCurrentRate(t *testing.T) {
 		clk.advance(time.Second)
 	}
 	c, _ := r.View().Client("c1")
-	if c.Current.Send != 2000 {
-		t.Fatalf("current send rate = %d kbit/s, want 2000", c.Current.Send)
+	tr := c.Traffic()
+	if tr.Current.Send != 2000 {
+		t.Fatalf("current send rate = %d kbit/s, want 2000", tr.Current.Send)
 	}
-	if c.Average.Send < 1300 || c.Average.Send > 1400 {
-		t.Fatalf("30 s average = %d kbit/s, want about 1333", c.Average.Send)
+	if tr.Average.Send < 1300 || tr.Average.Send > 1400 {
+		t.Fatalf("30 s average = %d kbit/s, want about 1333", tr.Average.Send)
+	}
+	if tr.SendBytes != sent {
+		t.Fatalf("send bytes = %d, want %d", tr.SendBytes, sent)
 	}
 }
 
-func TestTheViewIsRebuiltOnlyWhenSomethingChanged(t *testing.T) {
+func TestTheViewIsRebuiltOnlyForMembershipAndCountersMoveWithoutIt(t *testing.T) {
 	r, clk := newTestRegistry()
 	s := r.Attach(hello("w1", "b1"))
-	must(t, s.ApplySnapshot(Snapshot{Seq: 1}))
+	must(t, s.ApplySnapshot(Snapshot{Seq: 1, Clients: []ClientInfo{{ID: "c1"}}}))
 	v1 := r.View()
 	if r.View() != v1 {
 		t.Fatal("view rebuilt with no change")
 	}
-	must(t, s.ApplySamples(Samples{At: clk.now()}))
+	must(t, s.ApplySamples(Samples{At: clk.now(), Clients: map[string]Counters{"c1": {SendBytes: 42}}}))
 	if r.View() != v1 {
-		t.Fatal("view rebuilt for counters within the refresh interval")
+		t.Fatal("view rebuilt for counters")
 	}
-	clk.advance(time.Second)
-	if r.View() == v1 {
-		t.Fatal("view not rebuilt for counters after the refresh interval")
+	if c, _ := v1.Client("c1"); c.Traffic().SendBytes != 42 {
+		t.Fatalf("counters seen through the existing view = %d, want 42", c.Traffic().SendBytes)
 	}
-	v2 := r.View()
-	must(t, s.ApplyEvent(Event{Seq: 2, Kind: ClientJoined, Client: &ClientInfo{ID: "c1"}}))
-	if v3 := r.View(); v3 == v2 || v3.Version <= v2.Version {
+	must(t, s.ApplyEvent(Event{Seq: 2, Kind: ClientJoined, Client: &ClientInfo{ID: "c2"}}))
+	if v2 := r.View(); v2 == v1 || v2.Version <= v1.Version || len(v2.Clients) != 2 {
 		t.Fatal("view not rebuilt at once for a new client")
+	}
+}
+
+func TestListsFromSeveralWorkersAreMergedInIDOrder(t *testing.T) {
+	r, _ := newTestRegistry()
+	a := r.Attach(hello("w1", "b1"))
+	b := r.Attach(hello("w2", "b1"))
+	must(t, a.ApplySnapshot(Snapshot{Seq: 1, Clients: []ClientInfo{{ID: "c3"}, {ID: "c1"}, {ID: "c5"}}}))
+	must(t, b.ApplySnapshot(Snapshot{Seq: 1, Clients: []ClientInfo{{ID: "c4"}, {ID: "c2"}}}))
+	var ids []string
+	for _, c := range r.View().Clients {
+		ids = append(ids, c.ID+"@"+string(c.Node))
+	}
+	want := []string{"c1@w1", "c2@w2", "c3@w1", "c4@w2", "c5@w1"}
+	if fmt.Sprint(ids) != fmt.Sprint(want) {
+		t.Fatalf("clients = %v, want %v", ids, want)
 	}
 }
 

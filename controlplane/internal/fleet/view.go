@@ -2,7 +2,9 @@ package fleet
 
 import (
 	"cmp"
+	"container/heap"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,18 +21,66 @@ type Rates struct {
 	Current Kbps // over CurrentSpan
 }
 
+// Traffic is what moved: cumulative counters and the rates derived from
+// them.
+type Traffic struct {
+	Counters
+	Rates
+}
+
+func (t Traffic) add(o Traffic) Traffic {
+	t.SendBytes += o.SendBytes
+	t.RecvBytes += o.RecvBytes
+	t.Average = addKbps(t.Average, o.Average)
+	t.Current = addKbps(t.Current, o.Current)
+	return t
+}
+
+// live holds a value that changes with every sample; views share it, so
+// counters move without the view being rebuilt.
+type live[T any] struct{ p atomic.Pointer[T] }
+
+func (l *live[T]) load() T {
+	if v := l.p.Load(); v != nil {
+		return *v
+	}
+	var zero T
+	return zero
+}
+
+func (l *live[T]) store(v T) { l.p.Store(&v) }
+
+// streamTraffic adds the video frame count to a stream's traffic.
+type streamTraffic struct {
+	Traffic
+	Frames uint64
+}
+
+// workerLive is what changes on a worker between membership changes.
+type workerLive struct {
+	Traffic
+	Stats    NodeStats
+	LastSeen time.Time
+}
+
 // Worker is a worker as the API shows it.
 type Worker struct {
 	Hello
 	ConnectedAt time.Time
-	LastSeen    time.Time
 	Connected   bool
-	Stats       NodeStats
 	Streams     int
 	Clients     int
-	Counters
-	Rates
+	live        *live[workerLive]
 }
+
+// Traffic is the worker's media traffic since its boot.
+func (w *Worker) Traffic() Traffic { return w.live.load().Traffic }
+
+// Stats are the worker's latest host and process figures.
+func (w *Worker) Stats() NodeStats { return w.live.load().Stats }
+
+// LastSeen is when the worker last sent anything.
+func (w *Worker) LastSeen() time.Time { return w.live.load().LastSeen }
 
 // Stream is a stream as the API shows it.
 type Stream struct {
@@ -38,19 +88,25 @@ type Stream struct {
 	Node    NodeID
 	VhostID string
 	Clients int
-	Frames  uint64
-	Counters
-	Rates
+	live    *live[streamTraffic]
 }
+
+// Traffic is the stream's traffic.
+func (s *Stream) Traffic() Traffic { return s.live.load().Traffic }
+
+// Frames counts the video frames received from the stream's publisher.
+func (s *Stream) Frames() uint64 { return s.live.load().Frames }
 
 // Client is a client as the API shows it.
 type Client struct {
 	ClientInfo
 	Node    NodeID
 	VhostID string
-	Counters
-	Rates
+	live    *live[Traffic]
 }
+
+// Traffic is the client's traffic.
+func (c *Client) Traffic() Traffic { return c.live.load() }
 
 // Vhost sums the streams and clients of one vhost across the fleet.
 type Vhost struct {
@@ -58,40 +114,63 @@ type Vhost struct {
 	Name    string
 	Clients int
 	Streams int // publishing streams
-	Counters
-	Rates
+	streams []*Stream
 }
 
-// View is an immutable picture of the fleet. Lists are sorted by id, so
+// Traffic sums the traffic of the vhost's streams.
+func (v *Vhost) Traffic() Traffic {
+	var t Traffic
+	for _, s := range v.streams {
+		t = t.add(s.Traffic())
+	}
+	return t
+}
+
+// View is an immutable picture of who is in the fleet; the traffic
+// figures it gives access to move on their own. Lists are sorted by id, so
 // every replica pages through them the same way.
 type View struct {
-	// Version changes whenever the view is rebuilt.
+	// Version changes whenever the membership changes.
 	Version uint64
 	BuiltAt time.Time
-	Workers []Worker
-	Streams []Stream
-	Clients []Client
-	Vhosts  []Vhost
-	// Total sums every worker's traffic since its boot.
-	Total Counters
-	Rates
+	Workers []*Worker
+	Streams []*Stream
+	Clients []*Client
+	Vhosts  []*Vhost
+}
 
-	streamByID map[string]int
-	clientByID map[string]int
-	vhostByID  map[string]int
+// Total sums every worker's traffic since its boot.
+func (v *View) Total() Traffic {
+	var t Traffic
+	for _, w := range v.Workers {
+		t = t.add(w.Traffic())
+	}
+	return t
 }
 
 // Stream finds a stream by id.
-func (v *View) Stream(id string) (Stream, bool) { return lookup(v.Streams, v.streamByID, id) }
+func (v *View) Stream(id string) (*Stream, bool) {
+	return find(v.Streams, id, func(s *Stream) string { return s.ID })
+}
 
 // Client finds a client by id.
-func (v *View) Client(id string) (Client, bool) { return lookup(v.Clients, v.clientByID, id) }
+func (v *View) Client(id string) (*Client, bool) {
+	return find(v.Clients, id, func(c *Client) string { return c.ID })
+}
 
 // Vhost finds a vhost by id.
-func (v *View) Vhost(id string) (Vhost, bool) { return lookup(v.Vhosts, v.vhostByID, id) }
+func (v *View) Vhost(id string) (*Vhost, bool) {
+	return find(v.Vhosts, id, func(vh *Vhost) string { return vh.ID })
+}
 
-func lookup[T any](list []T, index map[string]int, id string) (T, bool) {
-	i, ok := index[id]
+// Worker finds a worker by node id.
+func (v *View) Worker(node NodeID) (*Worker, bool) {
+	return find(v.Workers, string(node), func(w *Worker) string { return string(w.Node) })
+}
+
+// find looks an id up in a list sorted by id.
+func find[T any](list []T, id string, key func(T) string) (T, bool) {
+	i, ok := slices.BinarySearchFunc(list, id, func(e T, id string) int { return cmp.Compare(key(e), id) })
 	if !ok {
 		var zero T
 		return zero, false
@@ -99,99 +178,155 @@ func lookup[T any](list []T, index map[string]int, id string) (T, bool) {
 	return list[i], true
 }
 
-// View returns the current picture of the fleet. It is rebuilt only when
-// something changed since the last one: at once for membership, at most
-// once a second for counters.
+// piece is one worker's part of a view, rebuilt only when that worker's
+// membership changes.
+type piece struct {
+	worker  *Worker
+	streams []*Stream // sorted by id
+	clients []*Client // sorted by id
+	// vhostClients counts the clients per vhost id; vhostNames names them.
+	vhostClients map[string]int
+	vhostNames   map[string]string
+}
+
+// View returns the current picture of the fleet, rebuilding it when the
+// membership changed. Only the workers that changed are rebuilt, and the
+// merge runs outside the registry's lock. A caller that finds another
+// rebuild under way gets the previous view rather than waiting.
 func (r *Registry) View() *View {
+	v := r.view.Load()
+	if v.Version == r.membership.Load() {
+		return v
+	}
+	if !r.building.TryLock() {
+		return v
+	}
+	defer r.building.Unlock()
+	if v = r.view.Load(); v.Version == r.membership.Load() {
+		return v
+	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	stale := r.view.membership != r.membership ||
-		(r.view.rates != r.rates && r.now().Sub(r.view.BuiltAt) >= rateRefresh)
-	if stale {
-		r.view = r.buildLocked()
+	version := r.membership.Load()
+	pieces := make([]*piece, 0, len(r.workers))
+	for _, w := range r.workers {
+		if w.piece == nil {
+			w.piece = w.buildPiece()
+		}
+		pieces = append(pieces, w.piece)
 	}
-	return r.view.View
+	r.mu.Unlock()
+	v = merge(pieces, version, r.now())
+	r.view.Store(v)
+	return v
 }
 
-func rates(w *rateWindow) Rates {
-	return Rates{Average: w.over(AverageSpan), Current: w.over(CurrentSpan)}
+func (w *worker) buildPiece() *piece {
+	p := &piece{
+		worker: &Worker{
+			Hello: w.hello, ConnectedAt: w.connectedAt, Connected: w.connected,
+			Streams: len(w.streams), Clients: len(w.clients), live: &w.live,
+		},
+		streams:      make([]*Stream, 0, len(w.streams)),
+		clients:      make([]*Client, 0, len(w.clients)),
+		vhostClients: map[string]int{},
+	}
+	perStream := make(map[string]int, len(w.streams))
+	vhostNames := map[string]string{}
+	for _, c := range w.clients {
+		perStream[c.info.StreamID]++
+		if c.view == nil {
+			c.view = &Client{ClientInfo: c.info, Node: w.hello.Node, VhostID: VhostID(c.info.Vhost), live: &c.live}
+		}
+		p.vhostClients[c.view.VhostID]++
+		vhostNames[c.view.VhostID] = c.info.Vhost
+		p.clients = append(p.clients, c.view)
+	}
+	p.vhostNames = vhostNames
+	for _, s := range w.streams {
+		p.streams = append(p.streams, &Stream{
+			StreamInfo: s.info, Node: w.hello.Node, VhostID: VhostID(s.info.Vhost), Clients: perStream[s.info.ID], live: &s.live,
+		})
+	}
+	slices.SortFunc(p.clients, func(a, b *Client) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(p.streams, func(a, b *Stream) int { return cmp.Compare(a.ID, b.ID) })
+	return p
 }
 
-func (r *Registry) buildLocked() *builtView {
-	v := &View{BuiltAt: r.now()}
+func merge(pieces []*piece, version uint64, now time.Time) *View {
+	v := &View{Version: version, BuiltAt: now}
 	vhosts := map[string]*Vhost{}
-	vhostOf := func(name string) *Vhost {
-		vh, ok := vhosts[name]
-		if !ok {
-			vh = &Vhost{ID: VhostID(name), Name: name}
-			vhosts[name] = vh
+	for _, p := range pieces {
+		v.Workers = append(v.Workers, p.worker)
+		for id, n := range p.vhostClients {
+			vhostIn(vhosts, id, p.vhostNames[id]).Clients += n
 		}
-		return vh
-	}
-	var fleetRates Rates
-	for id, w := range r.workers {
-		wv := Worker{
-			Hello: w.hello, ConnectedAt: w.connectedAt, LastSeen: w.lastSeen, Connected: w.connected,
-			Stats: w.stats, Streams: len(w.streams), Clients: len(w.clients), Counters: w.total, Rates: rates(&w.rates),
-		}
-		v.Workers = append(v.Workers, wv)
-		v.Total.SendBytes += w.total.SendBytes
-		v.Total.RecvBytes += w.total.RecvBytes
-		fleetRates.Average = addKbps(fleetRates.Average, wv.Average)
-		fleetRates.Current = addKbps(fleetRates.Current, wv.Current)
-		clientsPerStream := map[string]int{}
-		for _, c := range w.clients {
-			vh := vhostOf(c.info.Vhost)
-			vh.Clients++
-			clientsPerStream[c.info.StreamID]++
-			v.Clients = append(v.Clients, Client{
-				ClientInfo: c.info, Node: id, VhostID: vh.ID, Counters: c.counters, Rates: rates(&c.rates),
-			})
-		}
-		for _, st := range w.streams {
-			vh := vhostOf(st.info.Vhost)
-			sv := Stream{
-				StreamInfo: st.info, Node: id, VhostID: vh.ID, Clients: clientsPerStream[st.info.ID],
-				Frames: st.counters.Frames, Counters: st.counters.Counters, Rates: rates(&st.rates),
-			}
-			if st.info.Publishing {
+		for _, s := range p.streams {
+			vh := vhostIn(vhosts, s.VhostID, s.Vhost)
+			vh.streams = append(vh.streams, s)
+			if s.Publishing {
 				vh.Streams++
 			}
-			vh.SendBytes += sv.SendBytes
-			vh.RecvBytes += sv.RecvBytes
-			vh.Average = addKbps(vh.Average, sv.Average)
-			vh.Current = addKbps(vh.Current, sv.Current)
-			v.Streams = append(v.Streams, sv)
 		}
 	}
-	v.Rates = fleetRates
+	slices.SortFunc(v.Workers, func(a, b *Worker) int { return cmp.Compare(a.Node, b.Node) })
+	v.Clients = mergeSorted(pieces, func(p *piece) []*Client { return p.clients }, func(c *Client) string { return c.ID })
+	v.Streams = mergeSorted(pieces, func(p *piece) []*Stream { return p.streams }, func(s *Stream) string { return s.ID })
 	for _, vh := range vhosts {
-		v.Vhosts = append(v.Vhosts, *vh)
+		v.Vhosts = append(v.Vhosts, vh)
 	}
-	slices.SortFunc(v.Workers, func(a, b Worker) int { return cmp.Compare(a.Node, b.Node) })
-	slices.SortFunc(v.Streams, func(a, b Stream) int { return cmp.Compare(a.ID, b.ID) })
-	slices.SortFunc(v.Clients, func(a, b Client) int { return cmp.Compare(a.ID, b.ID) })
-	slices.SortFunc(v.Vhosts, func(a, b Vhost) int { return cmp.Compare(a.ID, b.ID) })
-	v.streamByID = indexByID(v.Streams, func(s Stream) string { return s.ID })
-	v.clientByID = indexByID(v.Clients, func(c Client) string { return c.ID })
-	v.vhostByID = indexByID(v.Vhosts, func(vh Vhost) string { return vh.ID })
-	r.built++
-	v.Version = r.built
-	return &builtView{View: v, membership: r.membership, rates: r.rates}
+	slices.SortFunc(v.Vhosts, func(a, b *Vhost) int { return cmp.Compare(a.ID, b.ID) })
+	return v
 }
 
-// builtView remembers which changes a view reflects.
-type builtView struct {
-	*View
-	membership, rates uint64
+func vhostIn(m map[string]*Vhost, id, name string) *Vhost {
+	vh, ok := m[id]
+	if !ok {
+		vh = &Vhost{ID: id, Name: name}
+		m[id] = vh
+	}
+	return vh
 }
 
-func indexByID[T any](list []T, id func(T) string) map[string]int {
-	m := make(map[string]int, len(list))
-	for i, e := range list {
-		m[id(e)] = i
+// mergeSorted merges the pieces' sorted lists into one: O(n log k) for n
+// entries from k workers.
+func mergeSorted[T any](pieces []*piece, list func(*piece) []T, id func(T) string) []T {
+	total := 0
+	h := &cursorHeap[T]{id: id}
+	for _, p := range pieces {
+		if l := list(p); len(l) > 0 {
+			total += len(l)
+			h.cursors = append(h.cursors, l)
+		}
 	}
-	return m
+	out := make([]T, 0, total)
+	heap.Init(h)
+	for h.Len() > 0 {
+		c := h.cursors[0]
+		out = append(out, c[0])
+		if len(c) > 1 {
+			h.cursors[0] = c[1:]
+			heap.Fix(h, 0)
+		} else {
+			heap.Pop(h)
+		}
+	}
+	return out
+}
+
+// cursorHeap orders the remaining parts of sorted lists by their heads.
+type cursorHeap[T any] struct {
+	cursors [][]T
+	id      func(T) string
+}
+
+func (h *cursorHeap[T]) Len() int           { return len(h.cursors) }
+func (h *cursorHeap[T]) Less(i, j int) bool { return h.id(h.cursors[i][0]) < h.id(h.cursors[j][0]) }
+func (h *cursorHeap[T]) Swap(i, j int)      { h.cursors[i], h.cursors[j] = h.cursors[j], h.cursors[i] }
+func (h *cursorHeap[T]) Push(x any)         { h.cursors = append(h.cursors, x.([]T)) }
+func (h *cursorHeap[T]) Pop() any {
+	last := h.cursors[len(h.cursors)-1]
+	h.cursors = h.cursors[:len(h.cursors)-1]
+	return last
 }
 
 func addKbps(a, b Kbps) Kbps { return Kbps{Recv: a.Recv + b.Recv, Send: a.Send + b.Send} }

@@ -29,11 +29,11 @@ func (a *API) clients(x *exchange) {
 	case x.id != "":
 		a.respond(x, func(j *jsonw) {
 			j.key("client")
-			encodeClient(j, v, &c, a.clock())
+			encodeClient(j, v, c, a.clock())
 		})
 	default:
 		a.respondList(x, v, "clients", len(v.Clients), func(j *jsonw, i int, at time.Time) {
-			encodeClient(j, v, &v.Clients[i], at)
+			encodeClient(j, v, v.Clients[i], at)
 		})
 	}
 }
@@ -67,9 +67,7 @@ func encodeClient(j *jsonw, v *fleet.View, c *fleet.Client, now time.Time) {
 	j.str("type", c.Type)
 	j.bool("publish", c.Publish)
 	j.float("alive", now.Sub(c.ConnectedAt).Seconds())
-	j.uint("send_bytes", c.SendBytes)
-	j.uint("recv_bytes", c.RecvBytes)
-	encodeKbps(j, c.Rates)
+	encodeTraffic(j, c.Traffic())
 	j.str("node", string(c.Node))
 	j.end()
 }

@@ -70,8 +70,7 @@ func (a *API) clusters(x *exchange) {
 // findOrigin returns the worker publishing vhost/app/stream, if it
 // advertises an RTMP address. Streams are scanned: this is a rare call.
 func findOrigin(v *fleet.View, vhost, app, stream string) *fleet.Worker {
-	for i := range v.Streams {
-		st := &v.Streams[i]
+	for _, st := range v.Streams {
 		if st.Publishing && st.Vhost == vhost && st.App == app && st.Name == stream {
 			if w, ok := findWorker(v, string(st.Node)); ok && len(w.RTMPAddrs) > 0 {
 				return w

@@ -90,8 +90,9 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 		1, values...)
 	gauge(descCPU, smp.Self.CPUPercent*100)
 	gauge(descMemory, float64(smp.Self.RSSKB))
-	counter(descSendBytes, float64(v.Total.SendBytes))
-	counter(descRecvBytes, float64(v.Total.RecvBytes))
+	total := v.Total()
+	counter(descSendBytes, float64(total.SendBytes))
+	counter(descRecvBytes, float64(total.RecvBytes))
 	gauge(descStreams, float64(len(v.Streams)))
 	gauge(descClients, float64(len(v.Clients)))
 	// Workers report current clients, not how many came and went or
@@ -100,8 +101,7 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descClientErrs, 0)
 
 	gauge(descWorkers, float64(len(v.Workers)))
-	for i := range v.Workers {
-		w := &v.Workers[i]
+	for _, w := range v.Workers {
 		node := string(w.Node)
 		up := 0.0
 		if w.Connected {
@@ -110,9 +110,11 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descWorkerUp, up, node)
 		gauge(descWorkerClients, float64(w.Clients), node)
 		gauge(descWorkerStreams, float64(w.Streams), node)
-		gauge(descWorkerSendKbps, float64(w.Current.Send), node)
-		gauge(descWorkerRecvKbps, float64(w.Current.Recv), node)
-		gauge(descWorkerCPU, w.Stats.ProcCPUPercent, node)
-		gauge(descWorkerRSS, float64(w.Stats.ProcRSSKB)*1024, node)
+		tr := w.Traffic()
+		gauge(descWorkerSendKbps, float64(tr.Current.Send), node)
+		gauge(descWorkerRecvKbps, float64(tr.Current.Recv), node)
+		stats := w.Stats()
+		gauge(descWorkerCPU, stats.ProcCPUPercent, node)
+		gauge(descWorkerRSS, float64(stats.ProcRSSKB)*1024, node)
 	}
 }

@@ -21,6 +21,13 @@ func checkResource(x *exchange, found bool, notFound error, verbs ...string) err
 }
 
 // encodeKbps writes SRS's kbps object, then our current rates.
+// encodeTraffic writes SRS's send_bytes, recv_bytes and kbps.
+func encodeTraffic(j *jsonw, t fleet.Traffic) {
+	j.uint("send_bytes", t.SendBytes)
+	j.uint("recv_bytes", t.RecvBytes)
+	encodeKbps(j, t.Rates)
+}
+
 func encodeKbps(j *jsonw, r fleet.Rates) {
 	j.obj("kbps")
 	j.int("recv_30s", int64(r.Average.Recv))

@@ -20,12 +20,12 @@ func (a *API) streams(x *exchange) {
 	if x.id != "" {
 		a.respond(x, func(j *jsonw) {
 			j.key("stream")
-			encodeStream(j, &st, a.clock())
+			encodeStream(j, st, a.clock())
 		})
 		return
 	}
 	a.respondList(x, v, "streams", len(v.Streams), func(j *jsonw, i int, at time.Time) {
-		encodeStream(j, &v.Streams[i], at)
+		encodeStream(j, v.Streams[i], at)
 	})
 }
 
@@ -41,10 +41,8 @@ func encodeStream(j *jsonw, st *fleet.Stream, now time.Time) {
 	j.str("url", streamURL(st.Vhost, st.App, st.Name))
 	j.int("live_ms", now.UnixMilli())
 	j.int("clients", int64(st.Clients))
-	j.uint("frames", st.Frames)
-	j.uint("send_bytes", st.SendBytes)
-	j.uint("recv_bytes", st.RecvBytes)
-	encodeKbps(j, st.Rates)
+	j.uint("frames", st.Frames())
+	encodeTraffic(j, st.Traffic())
 	j.obj("publish")
 	j.bool("active", st.Publishing)
 	if st.PublisherID != "" { // SRS omits cid until the stream was published

@@ -67,6 +67,7 @@ func (a *API) summaries(x *exchange) {
 
 func (a *API) selfSummary(v *fleet.View) summary {
 	smp, now := a.sample(), a.clock()
+	total := v.Total()
 	return summary{
 		ok: smp.OK(), now: now, version: srsVersion,
 		pid: smp.Self.PID, ppid: smp.Self.PPID, argv: smp.Self.Argv, cwd: smp.Self.Cwd,
@@ -79,14 +80,15 @@ func (a *API) selfSummary(v *fleet.View) summary {
 		cpus: smp.Host.CPUs, cpusOnline: smp.Host.CPUsOnline, sysUptime: smp.Host.Uptime, idleTime: smp.Host.IdleTime,
 		load1: smp.Host.Load1, load5: smp.Host.Load5, load15: smp.Host.Load15,
 		netAt: smp.At, netRecv: smp.Net.RecvBytes, netSend: smp.Net.SendBytes, netRecvi: smp.Net.RecviBytes, netSendi: smp.Net.SendiBytes,
-		srsAt: v.BuiltAt, srsRecv: v.Total.RecvBytes, srsSend: v.Total.SendBytes,
+		srsAt: now, srsRecv: total.RecvBytes, srsSend: total.SendBytes,
 		conns: smp.Conns.Sys, connsEstablished: smp.Conns.Established, connsTimeWait: smp.Conns.TimeWait, connsUDP: smp.Conns.UDP,
 		connsSRS: len(v.Clients),
 	}
 }
 
 func workerSummary(w *fleet.Worker, now time.Time) summary {
-	st := &w.Stats
+	stats, tr := w.Stats(), w.Traffic()
+	st := &stats
 	return summary{
 		ok: !st.At.IsZero(), now: now, version: w.Version, pid: w.PID,
 		memKB: st.ProcRSSKB, memPercent: ratio(float64(st.ProcRSSKB), float64(st.MemTotalKB)), cpuPercent: st.ProcCPUPercent,
@@ -95,7 +97,7 @@ func workerSummary(w *fleet.Worker, now time.Time) summary {
 		sysCPUPercent: ratio(st.CPUPercent, float64(st.CPUs)),
 		ramKB:         st.MemTotalKB, ramPercent: ratio(float64(st.MemUsedKB), float64(st.MemTotalKB)),
 		cpus: st.CPUs, cpusOnline: st.CPUs, load1: st.Load1, load5: st.Load5, load15: st.Load15,
-		srsAt: st.At, srsRecv: w.RecvBytes, srsSend: w.SendBytes,
+		srsAt: st.At, srsRecv: tr.RecvBytes, srsSend: tr.SendBytes,
 		conns: st.Connections, connsSRS: w.Clients,
 	}
 }

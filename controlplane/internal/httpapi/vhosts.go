@@ -21,14 +21,14 @@ func (a *API) vhosts(x *exchange) {
 	if x.id != "" {
 		a.respond(x, func(j *jsonw) {
 			j.key("vhost")
-			encodeVhost(j, &vh, configured)
+			encodeVhost(j, vh, configured)
 		})
 		return
 	}
 	a.respond(x, func(j *jsonw) {
 		j.arr("vhosts")
-		for i := range v.Vhosts {
-			encodeVhost(j, &v.Vhosts[i], configured)
+		for _, vh := range v.Vhosts {
+			encodeVhost(j, vh, configured)
 		}
 		j.endArr()
 	})
@@ -41,9 +41,7 @@ func encodeVhost(j *jsonw, vh *fleet.Vhost, configured []VhostSettings) {
 	j.bool("enabled", vhostEnabled(configured, vh.Name))
 	j.int("clients", int64(vh.Clients))
 	j.int("streams", int64(vh.Streams))
-	j.uint("send_bytes", vh.SendBytes)
-	j.uint("recv_bytes", vh.RecvBytes)
-	encodeKbps(j, vh.Rates)
+	encodeTraffic(j, vh.Traffic())
 	j.obj("hls")
 	j.bool("enabled", false) // the data plane does not make HLS
 	j.end()

@@ -26,8 +26,8 @@ func (a *API) workers(x *exchange) {
 	}
 	a.respond(x, func(j *jsonw) {
 		j.arr("workers")
-		for i := range v.Workers {
-			encodeWorker(j, &v.Workers[i])
+		for _, w := range v.Workers {
+			encodeWorker(j, w)
 		}
 		j.endArr()
 	})
@@ -36,12 +36,7 @@ func (a *API) workers(x *exchange) {
 // findWorker looks a worker up by node id. The view holds few workers, so
 // a scan beats an index.
 func findWorker(v *fleet.View, node string) (*fleet.Worker, bool) {
-	for i := range v.Workers {
-		if string(v.Workers[i].Node) == node {
-			return &v.Workers[i], true
-		}
-	}
-	return nil, false
+	return v.Worker(fleet.NodeID(node))
 }
 
 // encodeWorker writes a worker. Times are epoch milliseconds; stats are
@@ -65,13 +60,12 @@ func encodeWorker(j *jsonw, w *fleet.Worker) {
 	j.endArr()
 	j.bool("connected", w.Connected)
 	j.int("connected_ms", w.ConnectedAt.UnixMilli())
-	j.int("last_seen_ms", w.LastSeen.UnixMilli())
+	j.int("last_seen_ms", w.LastSeen().UnixMilli())
 	j.int("clients", int64(w.Clients))
 	j.int("streams", int64(w.Streams))
-	j.uint("send_bytes", w.SendBytes)
-	j.uint("recv_bytes", w.RecvBytes)
-	encodeKbps(j, w.Rates)
-	s := &w.Stats
+	encodeTraffic(j, w.Traffic())
+	stats := w.Stats()
+	s := &stats
 	j.obj("stats")
 	j.int("sample_time", unixMilli(s.At))
 	j.float("cpu_percent", s.CPUPercent)
