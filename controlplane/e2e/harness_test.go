@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -75,17 +74,20 @@ type proc struct {
 func start(t *testing.T, name, bin string, args ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, name: name, cmd: exec.Command(bin, args...), done: make(chan struct{}), grew: make(chan struct{}, 1)}
-	stderr, err := p.cmd.StderrPipe()
+	// stdout and stderr are read as one stream of lines.
+	out, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.cmd.Stdout = io.Discard
+	p.cmd.Stdout, p.cmd.Stderr = w, w
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	w.Close()
 	go func() {
 		defer close(p.done)
-		sc := bufio.NewScanner(stderr)
+		defer out.Close()
+		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			p.mu.Lock()
 			p.lines = append(p.lines, sc.Text())
@@ -153,7 +155,7 @@ func (p *proc) waitLog(re *regexp.Regexp, within time.Duration) string {
 var (
 	apiListening          = regexp.MustCompile(`msg="http api listening" addr=(\S+)`)
 	fleetListening        = regexp.MustCompile(`msg="fleet endpoint listening" addr=(\S+)`)
-	rtmpListening         = regexp.MustCompile(`msg="rtmp listening" addr=(\S+)`)
+	rtmpListening         = regexp.MustCompile(`msg=listening component=rtmp addr=(\S+)`)
 	regexpUnauthenticated = regexp.MustCompile(`(Unauthenticated)`)
 	regexpSessionEnded    = regexp.MustCompile(`msg="(control-plane session ended)"`)
 )

@@ -145,6 +145,26 @@ func (s *Session) Touch() error {
 	return nil
 }
 
+// ErrIdentityChanged: a hello on an open session named another node or
+// boot.
+var ErrIdentityChanged = errors.New("fleet: hello changed the worker's identity")
+
+// UpdateHello takes a new hello from an open session: the advertised
+// addresses may change, the node and boot may not.
+func (s *Session) UpdateHello(h Hello) error {
+	w, err := s.lockCurrent()
+	if err != nil {
+		return err
+	}
+	defer s.r.mu.Unlock()
+	if h.Node != w.hello.Node || h.Boot != w.hello.Boot {
+		return ErrIdentityChanged
+	}
+	w.hello = h
+	s.r.changedLocked(w)
+	return nil
+}
+
 // Detach ends the session. The worker's state stays until it expires, so a
 // worker that reconnects at once loses nothing from the view.
 func (s *Session) Detach() {
@@ -288,15 +308,18 @@ func (s *Session) ApplyNodeStats(ns NodeStats) error {
 	return nil
 }
 
-// Expire drops workers silent for longer than the expiry time and reports
-// how many it dropped.
+// Expire drops workers silent for longer than the expiry time, and those
+// whose session ended without a new one within a third of it (a worker
+// that crashed closes its stream at once; one reconnecting is back well
+// within that). It reports how many it dropped.
 func (r *Registry) Expire() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
 	n := 0
 	for id, w := range r.workers {
-		if now.Sub(w.lastSeen) > r.expireAt {
+		silent := now.Sub(w.lastSeen)
+		if silent > r.expireAt || (!w.connected && silent > r.expireAt/3) {
 			delete(r.workers, id)
 			n++
 		}

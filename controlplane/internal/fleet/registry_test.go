@@ -178,6 +178,21 @@ func TestListsFromSeveralWorkersAreMergedInIDOrder(t *testing.T) {
 	}
 }
 
+func TestAWorkerWhoseSessionEndedExpiresSooner(t *testing.T) {
+	r, clk := newTestRegistry()
+	s := r.Attach(hello("w1", "b1"))
+	must(t, s.ApplySnapshot(Snapshot{Seq: 1, Clients: []ClientInfo{{ID: "c1"}}}))
+	s.Detach()
+	clk.advance(900 * time.Millisecond)
+	if n := r.Expire(); n != 0 {
+		t.Fatal("a detached worker expired before a third of the expiry time")
+	}
+	clk.advance(200 * time.Millisecond)
+	if n := r.Expire(); n != 1 {
+		t.Fatal("a detached worker did not expire after a third of the expiry time")
+	}
+}
+
 func TestVhostIDsAreStableAndShaped(t *testing.T) {
 	id := VhostID("__defaultVhost__")
 	if id != VhostID("__defaultVhost__") || len(id) != 11 || id[:4] != "vid-" {

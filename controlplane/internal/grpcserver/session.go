@@ -214,7 +214,12 @@ func (s *Server) apply(fs *fleet.Session, sess *session, m *fleetv1.WorkerMessag
 	case *fleetv1.WorkerMessage_Pong:
 		return fs.Touch()
 	case *fleetv1.WorkerMessage_Hello:
-		return fmt.Errorf("hello sent twice")
+		// A later hello updates what the worker advertises; it may not
+		// change who the worker is.
+		if err := validateHello(b.Hello); err != nil {
+			return err
+		}
+		return fs.UpdateHello(fromProtoHello(b.Hello))
 	default:
 		return fmt.Errorf("empty or unknown message")
 	}

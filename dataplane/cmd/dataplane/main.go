@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -43,6 +42,9 @@ type flagSpec struct {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck(ctx, args[1:], getenv, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	host, _ := os.Hostname()
@@ -92,19 +94,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	rtmp := splitList(rtmpListen)
-	advertised := splitList(advertiseRTMP)
-	if len(advertised) == 0 {
-		advertised = advertiseFrom(rtmp, nodeID)
-	}
 	a, err := app.New(app.Config{
 		NodeID:          nodeID,
 		ControlPlanes:   splitList(controlPlanes),
 		Token:           token,
 		TLS:             tlsConfig,
-		RTMPListen:      rtmp,
+		RTMPListen:      splitList(rtmpListen),
 		WebRTCListen:    webrtcListen,
-		AdvertiseRTMP:   advertised,
+		AdvertiseRTMP:   splitList(advertiseRTMP),
 		AdvertiseWebRTC: splitList(advertiseWebRTC),
 		ResolveEvery:    5 * time.Second,
 		Logger:          log,
@@ -119,23 +116,6 @@ func splitList(s string) []string {
 	var out []string
 	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
 		out = append(out, f)
-	}
-	return out
-}
-
-// advertiseFrom turns listen addresses into addresses a client can dial:
-// a wildcard or missing host becomes this worker's host name.
-func advertiseFrom(listen []string, host string) []string {
-	out := make([]string, 0, len(listen))
-	for _, l := range listen {
-		h, p, err := net.SplitHostPort(l)
-		if err != nil {
-			h, p = "", l
-		}
-		if h == "" || h == "0.0.0.0" || h == "::" {
-			h = host
-		}
-		out = append(out, net.JoinHostPort(h, p))
 	}
 	return out
 }

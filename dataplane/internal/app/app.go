@@ -9,7 +9,9 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"tidecast.dev/dataplane/internal/media"
 	"tidecast.dev/dataplane/internal/nodestats"
 	"tidecast.dev/dataplane/internal/registry"
+	"tidecast.dev/dataplane/internal/rtmp/server"
 )
 
 // Version is the data plane's release.
@@ -35,8 +38,8 @@ type Config struct {
 	RTMPListen   []string // [ip:]port
 	WebRTCListen string   // UDP [ip:]port
 	// AdvertiseRTMP are the addresses clients use to reach this worker's
-	// RTMP port; by default the listen addresses, with the host name filled
-	// in for a wildcard host.
+	// RTMP port; by default the bound listen addresses, with the node id
+	// (normally the host name) for a wildcard host.
 	AdvertiseRTMP   []string
 	AdvertiseWebRTC []string
 	ResolveEvery    time.Duration
@@ -49,6 +52,7 @@ type App struct {
 	log      *slog.Logger
 	registry *registry.Registry
 	stats    *nodestats.Sampler
+	rtmp     *server.Server
 	cp       *cpclient.Client
 }
 
@@ -62,6 +66,11 @@ func New(cfg Config) (*App, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &App{cfg: cfg, log: log, registry: registry.New(nil), stats: nodestats.New()}
+	rtmp, err := server.New(server.Settings{Listen: cfg.RTMPListen}, a.registry, log)
+	if err != nil {
+		return nil, fmt.Errorf("rtmp: %w", err)
+	}
+	a.rtmp = rtmp
 	cp, err := cpclient.New(cpclient.Config{
 		Targets:      cfg.ControlPlanes,
 		Token:        cfg.Token,
@@ -71,7 +80,7 @@ func New(cfg Config) (*App, error) {
 			NodeID:      cfg.NodeID,
 			BootID:      newBootID(),
 			Version:     Version,
-			RTMPAddrs:   cfg.AdvertiseRTMP,
+			RTMPAddrs:   a.advertisedRTMP(),
 			WebRTCAddrs: cfg.AdvertiseWebRTC,
 			StartedAt:   time.Now(),
 			PID:         os.Getpid(),
@@ -83,6 +92,7 @@ func New(cfg Config) (*App, error) {
 		Logger:    log,
 	})
 	if err != nil {
+		rtmp.Close()
 		return nil, err
 	}
 	a.cp = cp
@@ -94,6 +104,7 @@ func (a *App) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { a.stats.Run(ctx, time.Second); return nil })
 	g.Go(func() error { return a.cp.Run(ctx) })
+	g.Go(func() error { return a.rtmp.Run(ctx) })
 	a.log.Info("data plane running", "node", a.cfg.NodeID, "control_planes", a.cfg.ControlPlanes)
 	return g.Wait()
 }
@@ -102,8 +113,49 @@ func (a *App) Run(ctx context.Context) error {
 // session.
 func (a *App) ControlPlanesConnected() []string { return a.cp.Connected() }
 
-func (a *App) apply(s media.Settings) {
-	a.log.Info("new settings from the control plane", "version", s.Version, "rtmp_listen", s.RTMPListen)
+// RTMPAddrs are the addresses the RTMP server listens on.
+func (a *App) RTMPAddrs() []net.Addr { return a.rtmp.Addrs() }
+
+// Registry is the worker's record of its streams and clients.
+func (a *App) Registry() *registry.Registry { return a.registry }
+
+// advertisedRTMP is what the control plane shows as this worker's RTMP
+// addresses.
+func (a *App) advertisedRTMP() []string {
+	if len(a.cfg.AdvertiseRTMP) > 0 {
+		return a.cfg.AdvertiseRTMP
+	}
+	var out []string
+	for _, addr := range a.rtmp.Addrs() {
+		host, port, _ := net.SplitHostPort(addr.String())
+		if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+			host = a.cfg.NodeID
+		}
+		out = append(out, net.JoinHostPort(host, port))
+	}
+	return out
+}
+
+// apply takes new settings from the control plane. A failure (a listen
+// address that cannot be bound) keeps the previous settings in force.
+func (a *App) apply(s media.Settings) error {
+	st := server.Settings{
+		Listen:         s.RTMPListen,
+		ChunkSize:      s.ChunkSize,
+		MaxConnections: s.MaxConnections,
+		Vhosts:         map[string]server.VhostSettings{},
+	}
+	if len(st.Listen) == 0 {
+		st.Listen = a.cfg.RTMPListen
+	}
+	for _, v := range s.Vhosts {
+		st.Vhosts[v.Name] = server.VhostSettings{Enabled: v.Enabled, GopCache: v.GopCache, MWLatency: v.MWLatency}
+	}
+	if err := a.rtmp.Apply(st); err != nil {
+		return err
+	}
+	a.cp.Readvertise(a.advertisedRTMP(), a.cfg.AdvertiseWebRTC)
+	return nil
 }
 
 func newBootID() string {

@@ -100,8 +100,9 @@ type Deps struct {
 	// NodeStats returns the latest host and process figures.
 	NodeStats func() nodestats.Stats
 	// Apply is called with every new configuration (a version not seen
-	// before), one call at a time.
-	Apply  func(media.Settings)
+	// before), one call at a time. A version that failed is tried again
+	// when a control plane sends it again.
+	Apply  func(media.Settings) error
 	Logger *slog.Logger
 }
 
@@ -116,6 +117,10 @@ type Client struct {
 
 	mu        sync.Mutex
 	connected map[string]bool // address → session established
+	hello     Hello
+	// helloChanged is closed (and replaced) when hello changes, so every
+	// session sends it again.
+	helloChanged chan struct{}
 }
 
 // New checks the configuration and makes a client; Run starts it.
@@ -136,7 +141,35 @@ func New(cfg Config, deps Deps) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Client{cfg: cfg, deps: deps, log: log.With("component", "cpclient"), connected: map[string]bool{}}, nil
+	return &Client{
+		cfg: cfg, deps: deps, log: log.With("component", "cpclient"),
+		connected: map[string]bool{}, hello: cfg.Hello, helloChanged: make(chan struct{}),
+	}, nil
+}
+
+// Readvertise changes the addresses the control planes show for this
+// worker; open sessions send a new Hello.
+func (c *Client) Readvertise(rtmp, webrtc []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if slices.Equal(c.hello.RTMPAddrs, rtmp) && slices.Equal(c.hello.WebRTCAddrs, webrtc) {
+		return
+	}
+	c.hello.RTMPAddrs, c.hello.WebRTCAddrs = slices.Clone(rtmp), slices.Clone(webrtc)
+	close(c.helloChanged)
+	c.helloChanged = make(chan struct{})
+}
+
+// currentHello returns the hello to send and a channel closed when it
+// changes.
+func (c *Client) currentHello() (*fleetv1.WorkerMessage, <-chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.hello
+	return &fleetv1.WorkerMessage{Body: &fleetv1.WorkerMessage_Hello{Hello: &fleetv1.Hello{
+		NodeId: h.NodeID, BootId: h.BootID, Version: h.Version, RtmpAddresses: h.RTMPAddrs,
+		WebrtcAddresses: h.WebRTCAddrs, StartedAtMs: h.StartedAt.UnixMilli(), Pid: int32(h.PID),
+	}}}, c.helloChanged
 }
 
 // Connected lists the addresses that currently have an open session.

@@ -113,7 +113,7 @@ type runningClient struct {
 	done   chan error
 }
 
-func startClient(t *testing.T, cfg Config, apply func(media.Settings)) *runningClient {
+func startClient(t *testing.T, cfg Config, apply func(media.Settings) error) *runningClient {
 	t.Helper()
 	reg := registry.New(nil)
 	cfg.Hello = Hello{NodeID: "w1", BootID: "boot1", Version: "test"}
@@ -191,7 +191,7 @@ func TestKickIsCarriedOutAndAnswered(t *testing.T) {
 func TestConfigIsAppliedOncePerVersion(t *testing.T) {
 	cp := startFake(t, "127.0.0.1:0")
 	applied := make(chan media.Settings, 4)
-	rc := startClient(t, Config{Targets: []string{cp.addr}}, func(s media.Settings) { applied <- s })
+	rc := startClient(t, Config{Targets: []string{cp.addr}}, func(s media.Settings) error { applied <- s; return nil })
 	cp.waitFor(t, "session", func() bool { return len(cp.hellos) == 1 })
 	cfg := &fleetv1.Config{Version: 7, RtmpListen: []string{":1935"}, Vhosts: []*fleetv1.VhostConfig{{Name: "__defaultVhost__", GopCache: true, MwLatencyMs: 350}}}
 	cp.send(t, &fleetv1.ControlMessage{Body: &fleetv1.ControlMessage_Config{Config: cfg}})
@@ -243,3 +243,14 @@ func TestEveryAddressOfANameGetsItsOwnSession(t *testing.T) {
 // Every session, receiver and timer goroutine must be gone when the tests
 // have stopped their clients and servers.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestReadvertisingSendsANewHelloOnOpenSessions(t *testing.T) {
+	cp := startFake(t, "127.0.0.1:0")
+	rc := startClient(t, Config{Targets: []string{cp.addr}}, nil)
+	cp.waitFor(t, "first hello", func() bool { return len(cp.hellos) == 1 })
+	rc.Readvertise([]string{"w1.example:1936"}, nil)
+	cp.waitFor(t, "second hello", func() bool {
+		return len(cp.hellos) == 2 && slices.Equal(cp.hellos[1].GetRtmpAddresses(), []string{"w1.example:1936"})
+	})
+	rc.stop()
+}

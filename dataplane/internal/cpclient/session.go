@@ -30,11 +30,8 @@ func (c *Client) runSession(ctx context.Context, api fleetv1.FleetClient, addr s
 	sub, snap := c.deps.Registry.Subscribe(c.cfg.EventQueue)
 	defer sub.Close()
 
-	h := c.cfg.Hello
-	if err := stream.Send(&fleetv1.WorkerMessage{Body: &fleetv1.WorkerMessage_Hello{Hello: &fleetv1.Hello{
-		NodeId: h.NodeID, BootId: h.BootID, Version: h.Version, RtmpAddresses: h.RTMPAddrs,
-		WebrtcAddresses: h.WebRTCAddrs, StartedAtMs: h.StartedAt.UnixMilli(), Pid: int32(h.PID),
-	}}}); err != nil {
+	hello, helloChanged := c.currentHello()
+	if err := stream.Send(hello); err != nil {
 		return fmt.Errorf("sending hello: %w", err)
 	}
 	if err := stream.Send(toProtoSnapshot(snap, c.configVersion())); err != nil {
@@ -81,6 +78,8 @@ func (c *Client) runSession(ctx context.Context, api fleetv1.FleetClient, addr s
 			out = toProtoEvent(ev)
 		case <-sub.NeedsResync():
 			out = toProtoSnapshot(sub.Resync(), c.configVersion())
+		case <-helloChanged:
+			out, helloChanged = c.currentHello()
 		case <-tick.C:
 			if err := c.sendSamples(stream); err != nil {
 				return err
@@ -160,7 +159,10 @@ func (c *Client) apply(cfg *fleetv1.Config) {
 	}
 	settings := fromProtoConfig(cfg)
 	if c.deps.Apply != nil {
-		c.deps.Apply(settings)
+		if err := c.deps.Apply(settings); err != nil {
+			c.log.Error("applying control-plane config", "version", cfg.GetVersion(), "err", err)
+			return
+		}
 	}
 	c.applied = cfg.GetVersion()
 	c.log.Info("applied control-plane config", "version", c.applied)

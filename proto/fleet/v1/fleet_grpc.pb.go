@@ -38,7 +38,8 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type FleetClient interface {
-	// Session is opened by a worker. The first message up must be Hello.
+	// Session is opened by a worker. The first message up must be Hello; a
+	// later Hello (same node and boot) updates the advertised addresses.
 	// The worker authenticates with the metadata key "authorization" set to
 	// "Bearer <shared token>".
 	Session(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WorkerMessage, ControlMessage], error)
@@ -69,7 +70,8 @@ type Fleet_SessionClient = grpc.BidiStreamingClient[WorkerMessage, ControlMessag
 // All implementations must embed UnimplementedFleetServer
 // for forward compatibility.
 type FleetServer interface {
-	// Session is opened by a worker. The first message up must be Hello.
+	// Session is opened by a worker. The first message up must be Hello; a
+	// later Hello (same node and boot) updates the advertised addresses.
 	// The worker authenticates with the metadata key "authorization" set to
 	// "Bearer <shared token>".
 	Session(grpc.BidiStreamingServer[WorkerMessage, ControlMessage]) error

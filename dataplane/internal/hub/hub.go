@@ -1,0 +1,215 @@
+// Package hub is the stream hub: per stream key, one publisher feeds any
+// number of readers.
+//
+// Each message is chunk-encoded once, at ingest, into an immutable Packet
+// whose bytes every reader shares (the server writes them with writev), so
+// the cost per reader is a pointer in a queue. The hub keeps what a new
+// reader needs to start at once: the metadata, the sequence headers and,
+// when the vhost enables it, the packets since the last keyframe (the GOP
+// cache). Timestamps are corrected once at ingest so that they stay
+// monotonic across re-publishes for every reader.
+//
+// A reader that falls behind never slows the publisher or the others: its
+// queue is bounded; on overflow it is emptied and the reader resumes at
+// the next keyframe; if it overflows again before its writer has made any
+// progress, the reader is stalled and is cut off.
+//
+// Locking: Hub.mu guards the stream table and stream lifetimes; a stream's
+// mu guards its publisher, readers and caches; a reader's mu guards its
+// queue. They nest in that order. The publisher's goroutine holds its
+// stream's mu while it fans a packet out.
+package hub
+
+import (
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tidecast.dev/dataplane/internal/media"
+	"tidecast.dev/dataplane/internal/rtmp/chunk"
+)
+
+// StreamRegistry is what the hub reports about streams. *registry.Registry
+// satisfies it.
+type StreamRegistry interface {
+	NewStreamID() media.StreamID
+	OpenStream(media.StreamInfo, *media.StreamCounters)
+	CloseStream(media.StreamID)
+	StartPublish(media.StreamID, media.ClientID)
+	StopPublish(media.StreamID)
+	SetCodecs(media.StreamID, *media.VideoInfo, *media.AudioInfo)
+}
+
+// MessageStreamID is the RTMP message stream id every packet is encoded
+// for. The server answers every createStream with it, as SRS does, so one
+// encoding fits every reader.
+const MessageStreamID = 1
+
+// Options tune the hub; zero values take the defaults.
+type Options struct {
+	// ChunkSize encodes the packets of streams opened from now on
+	// (default 60000, SRS's). SetChunkSize changes it later.
+	ChunkSize int
+	// QueueMessages bounds a reader's queue in messages (default 4096).
+	QueueMessages int
+	// QueueBytes bounds a reader's queue in bytes (default 8 MiB).
+	QueueBytes int
+	// GOPMessages bounds the GOP cache; a longer GOP is not cached
+	// (default 2500, SRS's gop_cache_max_frames).
+	GOPMessages int
+	Logger      *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.ChunkSize <= 0 {
+		o.ChunkSize = 60000
+	}
+	if o.GOPMessages <= 0 {
+		o.GOPMessages = 2500
+	}
+	if o.QueueMessages <= 0 {
+		o.QueueMessages = 4096
+	}
+	// A new reader's queue must hold the headers and a full GOP.
+	o.QueueMessages = max(o.QueueMessages, o.GOPMessages+headerPackets)
+	if o.QueueBytes <= 0 {
+		o.QueueBytes = 8 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Errors of the hub.
+var (
+	// ErrClosed: the reader was closed.
+	ErrClosed = errors.New("hub: reader closed")
+	// ErrStalled: the reader fell a full queue behind twice without its
+	// writer making progress.
+	ErrStalled = errors.New("hub: reader stalled")
+)
+
+// Hub is safe for concurrent use. It owns no goroutines.
+type Hub struct {
+	reg       StreamRegistry
+	opts      Options
+	chunkSize atomic.Int64
+
+	mu      sync.Mutex
+	streams map[media.StreamKey]*stream
+}
+
+// New makes an empty hub reporting to reg.
+func New(reg StreamRegistry, opts Options) *Hub {
+	opts = opts.withDefaults()
+	h := &Hub{reg: reg, opts: opts, streams: make(map[media.StreamKey]*stream)}
+	h.chunkSize.Store(int64(opts.ChunkSize))
+	return h
+}
+
+// SetChunkSize changes the chunk size of streams opened from now on;
+// open streams keep theirs, which their readers were told.
+func (h *Hub) SetChunkSize(n int) {
+	if n >= chunk.DefaultChunkSize {
+		h.chunkSize.Store(int64(n))
+	}
+}
+
+// Streams returns how many streams are open.
+func (h *Hub) Streams() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.streams)
+}
+
+// acquireLocked returns the stream for key, opening it (and reporting it) when
+// needed, with h.mu held.
+func (h *Hub) acquireLocked(key media.StreamKey, tcURL string) *stream {
+	if s := h.streams[key]; s != nil {
+		return s
+	}
+	s := &stream{
+		hub:       h,
+		key:       key,
+		id:        h.reg.NewStreamID(),
+		chunkSize: int(h.chunkSize.Load()),
+	}
+	h.streams[key] = s
+	h.reg.OpenStream(media.StreamInfo{ID: s.id, Key: key, TcURL: tcURL, CreatedAt: time.Now()}, &s.counters)
+	h.opts.Logger.Debug("stream opened", "stream", s.id, "key", key.String())
+	return s
+}
+
+// releaseLocked closes s when it has neither publisher nor readers; h.mu
+// and s.mu are held.
+func (h *Hub) releaseLocked(s *stream) {
+	if s.publisher != nil || len(s.readers) > 0 || h.streams[s.key] != s {
+		return
+	}
+	delete(h.streams, s.key)
+	h.reg.CloseStream(s.id)
+	h.opts.Logger.Debug("stream closed", "stream", s.id, "key", s.key.String())
+}
+
+// PublishOptions are the vhost settings a publisher runs with.
+type PublishOptions struct {
+	GOPCache bool
+}
+
+// Publish makes client the publisher of key. A stream that has one
+// already answers media.ErrStreamBusy.
+func (h *Hub) Publish(key media.StreamKey, client media.ClientID, tcURL string, o PublishOptions) (*Publisher, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.acquireLocked(key, tcURL)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.publisher != nil {
+		return nil, media.ErrStreamBusy
+	}
+	p := &Publisher{s: s, client: client}
+	s.publisher = p
+	s.gopCache = o.GOPCache
+	s.rebase = true
+	h.reg.StartPublish(s.id, client)
+	return p, nil
+}
+
+// ReaderOptions are the settings a reader runs with.
+type ReaderOptions struct {
+	// MWLatency merges writes: the reader is woken when its queue spans
+	// this much media time (SRS's mw_latency); 0 wakes it for every
+	// message (realtime).
+	MWLatency time.Duration
+	// Stalled is called (once, with hub locks held: it must only close
+	// the connection) when the reader is cut off for stalling.
+	Stalled func()
+}
+
+// Subscribe attaches a reader to key. It starts with the stream's
+// metadata, sequence headers and GOP cache; without a publisher it waits
+// for one.
+func (h *Hub) Subscribe(key media.StreamKey, tcURL string, o ReaderOptions) *Reader {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.acquireLocked(key, tcURL)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := newReader(s, h.opts, o)
+	r.mu.Lock()
+	s.primeLocked(r)
+	if len(s.gop) > 0 {
+		for _, p := range s.gop {
+			r.enqueueLocked(p)
+		}
+	} else {
+		r.skipping = true
+	}
+	r.signalLocked()
+	r.mu.Unlock()
+	s.readers = append(s.readers, r)
+	return r
+}

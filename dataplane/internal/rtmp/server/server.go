@@ -1,0 +1,268 @@
+// Package server is the RTMP server: listeners, the per-connection state
+// machine (handshake, connect, publish/play commands) and the glue between
+// connections, the stream hub and the stats registry.
+//
+// Goroutines: one acceptor per listener and one per connection, plus one
+// writer per playing connection, owned by its connection. All are joined
+// by Close (or by Run returning).
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tidecast.dev/dataplane/internal/hub"
+	"tidecast.dev/dataplane/internal/media"
+)
+
+// Registry is what the server reports to. *registry.Registry satisfies it.
+type Registry interface {
+	hub.StreamRegistry
+	NewClientID() media.ClientID
+	AddClient(media.ClientInfo, *media.Counters, func())
+	RemoveClient(media.ClientID)
+}
+
+// Errors of the server's lifecycle.
+var (
+	ErrClosed  = errors.New("server: closed")
+	ErrRunning = errors.New("server: already running")
+)
+
+// Server serves RTMP.
+type Server struct {
+	reg      Registry
+	log      *slog.Logger
+	hub      *hub.Hub
+	settings atomic.Pointer[Settings]
+
+	// applyMu serialises Apply, so listener changes do not interleave.
+	applyMu sync.Mutex
+
+	mu        sync.Mutex
+	listeners map[string]net.Listener
+	conns     map[*conn]struct{}
+	running   bool
+	closed    bool
+	done      chan struct{}
+	wg        sync.WaitGroup // acceptors and connections
+}
+
+// New validates the settings and opens the listeners.
+func New(settings Settings, reg Registry, log *slog.Logger) (*Server, error) {
+	st, err := settings.normalized()
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		reg:   reg,
+		log:   log.With("component", "rtmp"),
+		conns: make(map[*conn]struct{}),
+		done:  make(chan struct{}),
+	}
+	s.hub = hub.New(reg, hub.Options{ChunkSize: st.ChunkSize, QueueBytes: st.Limits.QueueBytes, Logger: s.log})
+	if s.listeners, err = listenAll(st.Listen, nil); err != nil {
+		return nil, err
+	}
+	s.settings.Store(&st)
+	return s, nil
+}
+
+// listenAll opens the addresses not in have; on failure it closes what it
+// opened.
+func listenAll(addrs []string, have map[string]net.Listener) (map[string]net.Listener, error) {
+	opened := make(map[string]net.Listener)
+	for _, a := range addrs {
+		if _, ok := have[a]; ok {
+			continue
+		}
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			for _, l := range opened {
+				l.Close()
+			}
+			return nil, fmt.Errorf("server: listen %s: %w", a, err)
+		}
+		opened[a] = l
+	}
+	return opened, nil
+}
+
+// Addrs returns the listeners' addresses, in the order of Settings.Listen.
+func (s *Server) Addrs() []net.Addr {
+	st := s.settings.Load()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []net.Addr
+	for _, a := range st.Listen {
+		if l, ok := s.listeners[a]; ok {
+			out = append(out, l.Addr())
+		}
+	}
+	return out
+}
+
+// Apply changes the settings live. New listeners open before removed ones
+// close, and established connections are never closed; the other settings
+// apply to connections and players from now on. On error nothing changed.
+func (s *Server) Apply(settings Settings) error {
+	st, err := settings.normalized()
+	if err != nil {
+		return err
+	}
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	have := maps.Clone(s.listeners)
+	s.mu.Unlock()
+
+	opened, err := listenAll(st.Listen, have)
+	if err != nil {
+		return err
+	}
+	s.settings.Store(&st)
+	s.hub.SetChunkSize(st.ChunkSize)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed { // closed while the new listeners opened
+		for _, l := range opened {
+			l.Close()
+		}
+		return ErrClosed
+	}
+	for a, l := range opened {
+		s.listeners[a] = l
+		if s.running {
+			s.startAcceptor(l)
+		}
+	}
+	for a, l := range s.listeners {
+		if !slices.Contains(st.Listen, a) {
+			l.Close()
+			delete(s.listeners, a)
+			s.log.Info("stopped listening", "addr", a)
+		}
+	}
+	return nil
+}
+
+// Run serves until ctx is done or Close is called, then closes the server
+// and waits for its goroutines.
+func (s *Server) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed || s.running {
+		defer s.mu.Unlock()
+		if s.closed {
+			return ErrClosed
+		}
+		return ErrRunning
+	}
+	s.running = true
+	for _, l := range s.listeners {
+		s.startAcceptor(l)
+	}
+	s.mu.Unlock()
+	select {
+	case <-ctx.Done():
+	case <-s.done:
+	}
+	return s.Close()
+}
+
+// Close closes the listeners and every connection, and waits for all
+// goroutines. It is idempotent.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.done)
+		for a, l := range s.listeners {
+			l.Close()
+			delete(s.listeners, a)
+		}
+		for c := range s.conns {
+			c.kick()
+		}
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+// startAcceptor runs an accept loop for l; s.mu is held.
+func (s *Server) startAcceptor(l net.Listener) {
+	s.log.Info("listening", "addr", l.Addr().String())
+	s.wg.Go(func() { s.accept(l) })
+}
+
+func (s *Server) accept(l net.Listener) {
+	backoff := 5 * time.Millisecond
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of descriptors and the like: wait, but stop with the server.
+			s.log.Warn("accept", "err", err)
+			t := time.NewTimer(backoff)
+			select {
+			case <-t.C:
+			case <-s.done:
+				t.Stop()
+				return
+			}
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = 5 * time.Millisecond
+		s.admit(nc)
+	}
+}
+
+// admit starts serving nc unless the server is full or closed.
+func (s *Server) admit(nc net.Conn) {
+	st := s.settings.Load()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		nc.Close()
+		return
+	}
+	if len(s.conns) >= st.MaxConnections {
+		s.log.Warn("refusing connection", "remote", nc.RemoteAddr().String(), "err", media.ErrTooManyConnections, "max", st.MaxConnections)
+		nc.Close()
+		return
+	}
+	c := newConn(s, nc, st)
+	s.conns[c] = struct{}{}
+	s.wg.Go(func() {
+		c.serve()
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	})
+}
+
+// Connections returns how many connections are open.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}

@@ -1,0 +1,137 @@
+package server
+
+import (
+	"fmt"
+	"maps"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"tidecast.dev/dataplane/internal/media"
+)
+
+// VhostSettings are the per-vhost settings the RTMP path uses.
+type VhostSettings struct {
+	Enabled bool
+	// GopCache keeps the last GOP so a new player starts at once.
+	GopCache bool
+	// MWLatency is SRS's mw_latency: a player's writes are merged over
+	// this much media time; 0 writes every message as it comes.
+	MWLatency time.Duration
+}
+
+// DefaultVhostSettings are SRS's defaults.
+var DefaultVhostSettings = VhostSettings{Enabled: true, GopCache: true, MWLatency: 350 * time.Millisecond}
+
+// Limits bound what one connection may take. Zero values take defaults.
+type Limits struct {
+	HandshakeTimeout time.Duration // default 10 s
+	// ConnectTimeout bounds the time from the handshake to the connect
+	// command (default 10 s).
+	ConnectTimeout time.Duration
+	// IdleTimeout bounds silence from a connection that is not playing:
+	// publishers and connections negotiating (default 30 s).
+	IdleTimeout time.Duration
+	// WriteTimeout bounds one write to a peer (default 30 s).
+	WriteTimeout time.Duration
+	// MaxChunkSize is the largest chunk size a peer may set (64 KiB).
+	MaxChunkSize int
+	// MaxMessageSize is the largest message a peer may send (8 MiB).
+	MaxMessageSize int
+	// MaxStreamsPerConn bounds createStream calls per connection (8).
+	MaxStreamsPerConn int
+	// QueueBytes bounds how far a player may fall behind before it skips
+	// to the next keyframe; twice that without progress cuts it off
+	// (8 MiB). Read once, by New.
+	QueueBytes int
+}
+
+// Settings configure the server; Apply changes them live.
+type Settings struct {
+	// Listen holds "[ip:]port" addresses.
+	Listen []string
+	// ChunkSize is the chunk size the server sends with (default 60000).
+	ChunkSize int
+	// MaxConnections refuses connections beyond it (default 1000).
+	MaxConnections int
+	// Vhosts by name; a name not found falls back to __defaultVhost__.
+	// Without any vhost configured, every request gets the defaults.
+	Vhosts map[string]VhostSettings
+	Limits Limits
+}
+
+func (s Settings) normalized() (Settings, error) {
+	if len(s.Listen) == 0 {
+		return s, fmt.Errorf("server: no listen address")
+	}
+	var listen []string
+	for _, a := range s.Listen {
+		n, err := normalizeAddr(a)
+		if err != nil {
+			return s, err
+		}
+		if !slices.Contains(listen, n) {
+			listen = append(listen, n)
+		}
+	}
+	s.Listen = listen
+	s.Vhosts = maps.Clone(s.Vhosts)
+	if s.ChunkSize == 0 {
+		s.ChunkSize = 60000
+	}
+	if s.ChunkSize < 128 || s.ChunkSize > 65536 {
+		return s, fmt.Errorf("server: chunk size %d out of [128, 65536]", s.ChunkSize)
+	}
+	if s.MaxConnections <= 0 {
+		s.MaxConnections = 1000
+	}
+	l := &s.Limits
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&l.HandshakeTimeout, 10 * time.Second}, {&l.ConnectTimeout, 10 * time.Second}, {&l.IdleTimeout, 30 * time.Second}, {&l.WriteTimeout, 30 * time.Second}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+	for _, d := range []struct {
+		v        *int
+		def, max int
+	}{{&l.MaxChunkSize, 64 << 10, 0x7fffffff}, {&l.MaxMessageSize, 8 << 20, 0xffffff}, {&l.MaxStreamsPerConn, 8, 1 << 16}, {&l.QueueBytes, 8 << 20, 1 << 30}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+		*d.v = min(*d.v, d.max)
+	}
+	return s, nil
+}
+
+// normalizeAddr turns "[ip:]port" into a host:port for net.Listen.
+func normalizeAddr(a string) (string, error) {
+	a = strings.TrimSpace(a)
+	if _, err := strconv.ParseUint(a, 10, 16); err == nil {
+		return ":" + a, nil
+	}
+	if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+		return "", fmt.Errorf("server: listen address %q is not [ip:]port", a)
+	}
+	return a, nil
+}
+
+// vhost resolves a requested vhost name to the configured one: itself,
+// else __defaultVhost__. ok is false when neither is configured (while
+// some vhost is).
+func (s *Settings) vhost(name string) (string, VhostSettings, bool) {
+	if v, ok := s.Vhosts[name]; ok && name != "" {
+		return name, v, true
+	}
+	if v, ok := s.Vhosts[media.DefaultVhost]; ok {
+		return media.DefaultVhost, v, true
+	}
+	if len(s.Vhosts) == 0 {
+		return media.DefaultVhost, DefaultVhostSettings, true
+	}
+	return "", VhostSettings{}, false
+}
