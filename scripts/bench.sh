@@ -1,41 +1,40 @@
 #!/usr/bin/env bash
-# The benchmark harness: runs every suite, then prints one table of the
-# figures with the exact command that produced each.
-# Usage: scripts/bench.sh [suite...]   (default: all suites)
+# The benchmark harness: runs every suite in scripts/bench.d/, then prints
+# one table of the figures with the exact command that produced each.
+# Usage: scripts/bench.sh [suite...]   (a suite is a file name without .sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-results=$(mktemp)
-trap 'rm -f "$results"' EXIT
+BENCH_RESULTS=$(mktemp)
+export BENCH_RESULTS
+trap 'rm -f "$BENCH_RESULTS"' EXIT
 
 # row NAME VALUE COMMAND: one line of the final table.
-row() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$results"; }
+row() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$BENCH_RESULTS"; }
 
-# gobench MODULE PKG PATTERN: runs Go benchmarks and records ns/op,
-# B/op and allocs/op of each.
+# gobench MODULE PKG PATTERN: runs Go benchmarks and records every figure
+# each one reports (ns/op, B/op, allocs/op and custom units).
 gobench() {
 	local module=$1 pkg=$2 pattern=$3
 	local cmd="cd $module && go test -run='^\$' -bench='$pattern' -benchmem -count=1 $pkg"
 	echo "== $cmd" >&2
-	while read -r name _ ns _ bytes _ allocs _; do
-		row "$module ${name%-*}" "$ns ns/op, $bytes B/op, $allocs allocs/op" "$cmd"
+	while read -r name _ rest; do
+		row "$module ${name%-*}" "$(awk '{for (i = 1; i < NF; i += 2) printf "%s%s %s", (i > 1 ? ", " : ""), $i, $(i + 1)}' <<<"$rest")" "$cmd"
 	done < <(cd "$module" && go test -run='^$' -bench="$pattern" -benchmem -count=1 "$pkg" | grep '^Benchmark')
-}
-
-suite_fleet() {
-	gobench controlplane ./internal/fleet/ .
 }
 
 suites=("$@")
 if ((${#suites[@]} == 0)); then
-	mapfile -t suites < <(declare -F | awk '{print $3}' | sed -n 's/^suite_//p')
+	for f in scripts/bench.d/*.sh; do suites+=("$(basename "$f" .sh)"); done
 fi
 for s in "${suites[@]}"; do
-	"suite_$s"
+	echo "== suite $s" >&2
+	# shellcheck source=/dev/null
+	source "scripts/bench.d/$s.sh"
 done
 
 echo
 {
 	printf 'benchmark\tresult\tcommand\n'
-	cat "$results"
+	cat "$BENCH_RESULTS"
 } | column -t -s $'\t'
