@@ -152,12 +152,26 @@ func (p *proc) waitLog(re *regexp.Regexp, within time.Duration) string {
 	}
 }
 
+// countLog counts the log lines matching re so far.
+func (p *proc) countLog(re *regexp.Regexp) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, l := range p.lines {
+		if re.MatchString(l) {
+			n++
+		}
+	}
+	return n
+}
+
 var (
 	apiListening          = regexp.MustCompile(`msg="http api listening" addr=(\S+)`)
 	fleetListening        = regexp.MustCompile(`msg="fleet endpoint listening" addr=(\S+)`)
 	rtmpListening         = regexp.MustCompile(`msg=listening component=rtmp addr=(\S+)`)
 	regexpUnauthenticated = regexp.MustCompile(`(Unauthenticated)`)
 	regexpSessionEnded    = regexp.MustCompile(`msg="(control-plane session ended)"`)
+	regexpAppliedConfig   = regexp.MustCompile(`msg="(applied control-plane config)"`)
 )
 
 // controlPlane is a running control plane and its addresses.

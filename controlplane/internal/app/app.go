@@ -138,11 +138,11 @@ func New(o Options, cfg *config.Config) (a *App, err error) {
 		Logger:     log,
 	})
 
-	defer func() {
+	defer func(a *App) { // a, not the named result, which is nil on failure
 		if err != nil {
 			a.Close()
 		}
-	}()
+	}(a)
 	if cfg.HTTPAPI.HTTPS.Enabled {
 		if a.cert, err = certreload.New(cfg.HTTPAPI.HTTPS.Cert, cfg.HTTPAPI.HTTPS.Key); err != nil {
 			return nil, fmt.Errorf("http_api.https: %w", err)

@@ -49,11 +49,15 @@ func startApp(t *testing.T, conf string) (*App, func()) {
 	}
 }
 
-const testConf = `listen 127.0.0.1:0;
+// confWith is a loopback configuration whose http_api block also holds
+// apiExtra.
+func confWith(apiExtra string) string {
+	return `listen 127.0.0.1:0;
 server_id vid-apptest;
-http_api { enabled on; listen 127.0.0.1:0; }
+http_api { enabled on; listen 127.0.0.1:0; ` + apiExtra + ` }
 fleet { listen 127.0.0.1:0; token t0ken; }
 `
+}
 
 func getJSON(t *testing.T, url string, out any) {
 	t.Helper()
@@ -72,7 +76,7 @@ func getJSON(t *testing.T, url string, out any) {
 // cleanly.
 func TestAControlPlaneServesAWorkerAndStopsWithoutLeaks(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	a, stop := startApp(t, testConf)
+	a, stop := startApp(t, confWith(""))
 	defer stop()
 
 	conn, err := grpc.NewClient(a.FleetAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))

@@ -123,6 +123,9 @@ func (l *loader) block(b *Directive, path string, sc *scope) error {
 
 func (l *loader) directive(d *Directive, parent string, sc *scope) error {
 	path := join(parent, d.Name)
+	if moved, ok := legacyVhost[path]; ok {
+		path = moved
+	}
 	if path == "vhost" {
 		return l.vhost(d, sc)
 	}

@@ -303,3 +303,27 @@ func TestCloneIsIndependent(t *testing.T) {
 		t.Errorf("changing the clone changed the original: %+v", c)
 	}
 }
+
+func TestOldStyleVhostDirectivesLoadAsSRSTransformsThem(t *testing.T) {
+	src := `listen 1935;
+vhost __defaultVhost__ {
+    gop_cache off;
+    mw_latency 100;
+    queue_length 10;
+    time_jitter full;
+    publish_1stpkt_timeout 20000;
+    http_flv { enabled on; mount [vhost]/[app]/[stream].flv; }
+}
+`
+	cfg, err := Load(LoadOptions{File: "old.conf", ReadFile: func(string) ([]byte, error) { return []byte(src), nil }, Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := cfg.Vhost(DefaultVhost)
+	if v.Play.GopCache || v.Play.MWLatency != 100*time.Millisecond || v.Play.QueueLength != 10*time.Second {
+		t.Fatalf("play = %+v, want gop_cache off, mw_latency 100 ms, queue_length 10 s", v.Play)
+	}
+	if len(cfg.Warnings) == 0 {
+		t.Fatal("no warning for the unsupported old directives")
+	}
+}

@@ -89,6 +89,25 @@ var vhostFields = []field[Vhost]{
 	optIn("vhost.rtc.rtc_to_rtmp", func(v *Vhost) *bool { return &v.RTC.RTCToRTMP }),
 }
 
+// legacyVhost maps the vhost directives of SRS 3 and older to where SRS 4+
+// moved them; SRS still reads old configs by this transform, and so do we.
+var legacyVhost = map[string]string{
+	"vhost.gop_cache":              "vhost.play.gop_cache",
+	"vhost.queue_length":           "vhost.play.queue_length",
+	"vhost.time_jitter":            "vhost.play.time_jitter",
+	"vhost.mix_correct":            "vhost.play.mix_correct",
+	"vhost.atc":                    "vhost.play.atc",
+	"vhost.atc_auto":               "vhost.play.atc_auto",
+	"vhost.mw_latency":             "vhost.play.mw_latency",
+	"vhost.mw_msgs":                "vhost.play.mw_msgs",
+	"vhost.send_min_interval":      "vhost.play.send_min_interval",
+	"vhost.reduce_sequence_header": "vhost.play.reduce_sequence_header",
+	"vhost.publish_1stpkt_timeout": "vhost.publish",
+	"vhost.publish_normal_timeout": "vhost.publish",
+	"vhost.http":                   "vhost.http_static",
+	"vhost.http_flv":               "vhost.http_remux",
+}
+
 // blocks are the blocks the loader descends into. For a strict block an
 // unknown child is an error (SRS rejects it); for the others, which SRS does
 // not check, it is only a warning.
