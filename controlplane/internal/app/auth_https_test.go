@@ -1,17 +1,9 @@
 package app
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,32 +12,8 @@ import (
 	"time"
 
 	"tidecast.dev/controlplane/internal/httpapi"
+	"tidecast.dev/controlplane/internal/testpki"
 )
-
-// writeCert writes a self-signed certificate for 127.0.0.1 named cn.
-func writeCert(t *testing.T, certFile, keyFile, cn string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalECPrivateKey(key)
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func do(t *testing.T, method, url string, header map[string]string) *http.Response {
 	t.Helper()
@@ -100,8 +68,8 @@ func TestBasicAuthGuardsOnlyAPIPathsAsSRSDoes(t *testing.T) {
 
 func TestHTTPSServesTheAPIAndPicksUpARenewedCertificateOnReload(t *testing.T) {
 	dir := t.TempDir()
-	cert, key := filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key")
-	writeCert(t, cert, key, "first")
+	first := testpki.SelfSigned(t, dir, "first")
+	cert, key := first.Cert, first.Key
 	conf := confWith("raw_api { enabled on; allow_reload on; } https { enabled on; listen 127.0.0.1:0; key " + key + "; cert " + cert + "; }")
 	a, stop := startApp(t, conf)
 	defer stop()
@@ -132,7 +100,14 @@ func TestHTTPSServesTheAPIAndPicksUpARenewedCertificateOnReload(t *testing.T) {
 	}
 	client.CloseIdleConnections()
 
-	writeCert(t, cert, key, "renewed")
+	// Renewal keeps the file names.
+	renewed := testpki.SelfSigned(t, dir, "renewed")
+	if err := os.Rename(renewed.Cert, cert); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(renewed.Key, key); err != nil {
+		t.Fatal(err)
+	}
 	before := a.LastReload().RID
 	if err := a.Reload(); err != nil {
 		t.Fatal(err)

@@ -1,46 +1,18 @@
 package certreload
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"tidecast.dev/controlplane/internal/testpki"
 )
 
-// writeSelfSigned writes a self-signed certificate for 127.0.0.1 with the
-// given common name and returns the two file names.
 func writeSelfSigned(t *testing.T, dir, cn string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalECPrivateKey(key)
-	certFile, keyFile = filepath.Join(dir, cn+".crt"), filepath.Join(dir, cn+".key")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
-	return certFile, keyFile
+	p := testpki.SelfSigned(t, dir, cn)
+	return p.Cert, p.Key
 }
 
 // servedName dials a TLS listener and returns the served certificate's CN.
@@ -52,6 +24,18 @@ func servedName(t *testing.T, addr string) string {
 	}
 	defer conn.Close()
 	return conn.ConnectionState().PeerCertificates[0].Subject.CommonName
+}
+
+// handshakeAll completes the handshake of every connection lis accepts,
+// until it is closed.
+func handshakeAll(lis net.Listener) {
+	for {
+		c, err := lis.Accept()
+		if err != nil {
+			return
+		}
+		go func() { _ = c.(*tls.Conn).Handshake(); c.Close() }()
+	}
 }
 
 func TestAReloadedCertificateIsServedToNewConnections(t *testing.T) {
@@ -66,15 +50,7 @@ func TestAReloadedCertificateIsServedToNewConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lis.Close()
-	go func() {
-		for {
-			c, err := lis.Accept()
-			if err != nil {
-				return
-			}
-			go func() { _ = c.(*tls.Conn).Handshake(); c.Close() }()
-		}
-	}()
+	go handshakeAll(lis)
 	if got := servedName(t, lis.Addr().String()); got != "first" {
 		t.Fatalf("served %q, want first", got)
 	}
@@ -109,15 +85,7 @@ func TestOldTLSVersionsAreRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lis.Close()
-	go func() {
-		for {
-			c, err := lis.Accept()
-			if err != nil {
-				return
-			}
-			go func() { _ = c.(*tls.Conn).Handshake(); c.Close() }()
-		}
-	}()
+	go handshakeAll(lis)
 	_, err = tls.Dial("tcp", lis.Addr().String(), &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS11})
 	if err == nil {
 		t.Fatal("a TLS 1.1 handshake succeeded")
