@@ -7,6 +7,8 @@ apt_packages=(
 	protobuf-compiler # protoc, for make proto
 	ffmpeg            # real RTMP publisher and player in tests
 	wrk               # HTTP load in make bench
+	jq                # reads JSON reports in make bench
+	chromium          # headless browser for the CORS/JSONP tests (chromedp)
 	gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 	gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly # rtmp2sink publisher in tests
 )
