@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime=${1:-10s}
 found=0
-for m in proto dataplane controlplane; do
+for m in proto dataplane controlplane deploy/lb; do
 	while IFS= read -r line; do
 		file=${line%%:*}
 		target=$(sed -E 's/^.*func (Fuzz[A-Za-z0-9_]+)\(.*/\1/' <<<"$line")

@@ -9,6 +9,7 @@ apt_packages=(
 	wrk               # HTTP load in make bench
 	jq                # reads JSON reports in make bench
 	chromium          # headless browser for the CORS/JSONP tests (chromedp)
+	docker.io docker-compose # images and the compose deployment test
 	gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 	gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly # rtmp2sink publisher in tests
 )

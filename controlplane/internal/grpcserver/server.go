@@ -74,6 +74,11 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[fleet.NodeID]*session // the newest session of each worker
+
+	// stopping is closed by Stop: session handlers return, so a graceful
+	// stop does not wait for streams that never end on their own.
+	stopping chan struct{}
+	stopOnce sync.Once
 }
 
 // New makes a server that feeds reg.
@@ -82,7 +87,7 @@ func New(cfg Config, reg *fleet.Registry, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, reg: reg, log: log.With("component", "grpcserver"), sessions: map[fleet.NodeID]*session{}}
+	s := &Server{cfg: cfg, reg: reg, log: log.With("component", "grpcserver"), sessions: map[fleet.NodeID]*session{}, stopping: make(chan struct{})}
 	s.SetToken(cfg.Token)
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(32 << 20),
@@ -106,9 +111,11 @@ func (s *Server) Serve(lis net.Listener) error {
 	return nil
 }
 
-// Stop ends every session and waits for their handlers; sessions get until
-// ctx ends to close gracefully.
+// Stop ends every session (workers see Unavailable and reconnect to
+// another replica) and waits for their handlers; after ctx ends the
+// transport is closed hard.
 func (s *Server) Stop(ctx context.Context) {
+	s.stopOnce.Do(func() { close(s.stopping) })
 	done := make(chan struct{})
 	go func() { s.grpc.GracefulStop(); close(done) }()
 	select {

@@ -215,3 +215,22 @@ func TestAKickThatTheWorkerNeverAnswersTimesOut(t *testing.T) {
 		t.Fatalf("kick: %v, want a timeout (code %d)", err, fleet.CodeWorkerTimeout)
 	}
 }
+
+func TestStopEndsOpenSessionsAtOnce(t *testing.T) {
+	h := newHarness(t, Config{Token: "t"})
+	s, _ := h.open(t, "t")
+	_ = s.Send(helloMsg("w1"))
+	if err := recvUntil(t, s, func(m *fleetv1.ControlMessage) bool { return m.GetPing() != nil }); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	h.srv.Stop(ctx)
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("Stop took %v with a session open, want well under a second", took)
+	}
+	if err := recvUntil(t, s, func(*fleetv1.ControlMessage) bool { return false }); status.Code(err) != codes.Unavailable {
+		t.Fatalf("session ended with %v, want Unavailable", err)
+	}
+}

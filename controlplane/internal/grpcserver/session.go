@@ -145,6 +145,8 @@ func (s *Server) Session(stream fleetv1.Fleet_SessionServer) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-s.stopping:
+			return status.Error(codes.Unavailable, "control plane shutting down")
 		case err := <-recvErr:
 			log.Info("worker session closed", "err", err)
 			return nil

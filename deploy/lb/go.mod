@@ -1,0 +1,3 @@
+module tidecast.dev/deploy/lb
+
+go 1.26.8
