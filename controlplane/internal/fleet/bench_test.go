@@ -12,11 +12,11 @@ func newLoadedRegistry(b *testing.B, clients int) (*Registry, *Session, *clock, 
 	r, clk := newTestRegistry()
 	s := r.Attach(hello("w1", "b1"))
 	snap := Snapshot{Seq: 1, Streams: []StreamInfo{{ID: "vid-s1", Vhost: "__defaultVhost__"}}}
-	smp := Samples{At: clk.now(), Clients: map[string]Counters{}}
+	smp := Samples{At: clk.now()}
 	for i := range clients {
 		id := fmt.Sprintf("c%07d", i)
 		snap.Clients = append(snap.Clients, ClientInfo{ID: id, StreamID: "vid-s1", Vhost: "__defaultVhost__"})
-		smp.Clients[id] = Counters{SendBytes: uint64(i)}
+		smp.Clients = append(smp.Clients, ClientCounters{ID: id, Counters: Counters{SendBytes: uint64(i)}})
 	}
 	if err := s.ApplySnapshot(snap); err != nil {
 		b.Fatal(err)

@@ -18,17 +18,21 @@ var (
 	ErrUnsynced = errors.New("fleet: event before snapshot")
 )
 
+// The states below keep their pointer-free counters last, so that the
+// garbage collector reads only the words before them.
+
 type streamState struct {
-	info  StreamInfo
-	rates rateWindow
-	live  live[streamTraffic]
+	info StreamInfo
+	live live[streamTraffic]
+	ring totalRing
 }
 
 type clientState struct {
-	info  ClientInfo
-	rates rateWindow
-	live  live[Traffic]
-	view  *Client // built once, while info stays the same
+	// client is the client as views show it; a changed client gets a new
+	// one, since views are immutable.
+	client *Client
+	live   live[Traffic]
+	ring   clientRing
 }
 
 type worker struct {
@@ -41,11 +45,13 @@ type worker struct {
 	seq         uint64
 	streams     map[string]*streamState
 	clients     map[string]*clientState
-	rates       rateWindow
+	vhostIDs    map[string]string // vhost name → VhostID, computed once
 	live        live[workerLive]
 	// piece is this worker's part of the view; nil when its membership
 	// changed since it was built.
 	piece *piece
+	clock sampleClock
+	total totalRing
 }
 
 // Registry holds the fleet. It is safe for concurrent use: sessions write
@@ -104,6 +110,7 @@ func (r *Registry) Attach(h Hello) *Session {
 			connectedAt: now,
 			streams:     make(map[string]*streamState),
 			clients:     make(map[string]*clientState),
+			vhostIDs:    make(map[string]string),
 		}
 		r.workers[h.Node] = w
 	}
@@ -201,12 +208,12 @@ func (s *Session) ApplySnapshot(snap Snapshot) error {
 	clients := make(map[string]*clientState, len(snap.Clients))
 	for _, c := range snap.Clients {
 		if old, ok := w.clients[c.ID]; ok {
-			if old.info != c {
-				old.info, old.view = c, nil
+			if old.client.ClientInfo != c {
+				old.client = w.clientView(c, &old.live)
 			}
 			clients[c.ID] = old
 		} else {
-			clients[c.ID] = &clientState{info: c}
+			clients[c.ID] = w.newClient(c)
 		}
 	}
 	w.streams, w.clients = streams, clients
@@ -243,7 +250,7 @@ func (s *Session) ApplyEvent(ev Event) error {
 		delete(w.streams, ev.StreamID)
 	case ClientJoined:
 		if ev.Client != nil {
-			w.clients[ev.Client.ID] = &clientState{info: *ev.Client}
+			w.clients[ev.Client.ID] = w.newClient(*ev.Client)
 		}
 	case ClientLeft:
 		delete(w.clients, ev.ClientID)
@@ -266,9 +273,26 @@ func (s *Session) ApplyEvent(ev Event) error {
 	return nil
 }
 
-func traffic(w *rateWindow, at time.Time, c Counters) Traffic {
-	w.add(at, c)
-	return Traffic{Counters: c, Rates: Rates{Average: w.over(AverageSpan), Current: w.over(CurrentSpan)}}
+func (w *worker) newClient(info ClientInfo) *clientState {
+	e := &clientState{}
+	e.client = w.clientView(info, &e.live)
+	return e
+}
+
+func (w *worker) clientView(info ClientInfo, l *live[Traffic]) *Client {
+	return &Client{ClientInfo: info, Node: w.hello.Node, VhostID: w.vhostID(info.Vhost), live: l}
+}
+
+// vhostID is VhostID, computed once per worker and name: a snapshot of
+// thousands of clients in one vhost hashes its name once, and the clients
+// share the string.
+func (w *worker) vhostID(name string) string {
+	id, ok := w.vhostIDs[name]
+	if !ok {
+		id = VhostID(name)
+		w.vhostIDs[name] = id
+	}
+	return id
 }
 
 // ApplySamples records the worker's counters; views see them at once,
@@ -279,18 +303,33 @@ func (s *Session) ApplySamples(smp Samples) error {
 		return err
 	}
 	defer s.r.mu.Unlock()
-	for id, c := range smp.Clients {
-		if e, ok := w.clients[id]; ok {
-			e.live.store(traffic(&e.rates, smp.At, c))
+	c := &w.clock
+	fresh := c.advance(smp.At)
+	// One allocation holds every client's figures, rather than one each:
+	// a client's pointer keeps it alive until the client's next sample.
+	figures := make([]Traffic, len(smp.Clients))
+	for i, v := range smp.Clients {
+		if e, ok := w.clients[v.ID]; ok {
+			if fresh {
+				e.ring.record(c, v.Counters)
+			}
+			figures[i] = e.ring.traffic(c, v.Counters)
+			e.live.set(&figures[i])
 		}
 	}
-	for id, c := range smp.Streams {
-		if e, ok := w.streams[id]; ok {
-			e.live.store(streamTraffic{Traffic: traffic(&e.rates, smp.At, c.Counters), Frames: c.Frames})
+	for _, v := range smp.Streams {
+		if e, ok := w.streams[v.ID]; ok {
+			if fresh {
+				e.ring.record(c, v.Counters)
+			}
+			e.live.store(streamTraffic{Traffic: e.ring.traffic(c, v.Counters), Frames: v.Frames})
 		}
+	}
+	if fresh {
+		w.total.record(c, smp.Total)
 	}
 	l := w.live.load()
-	l.Traffic = traffic(&w.rates, smp.At, smp.Total)
+	l.Traffic = w.total.traffic(c, smp.Total)
 	w.live.store(l)
 	return nil
 }
@@ -330,11 +369,23 @@ func (r *Registry) Expire() int {
 	return n
 }
 
-// OwnerOf returns the worker serving a client.
+// OwnerOf returns the worker serving a client. It never rebuilds the
+// view, which costs milliseconds in a large fleet: a kick must not wait
+// for one. When the view is current it answers from it without locking;
+// otherwise it asks each worker's table.
 func (r *Registry) OwnerOf(clientID string) (NodeID, bool) {
-	c, ok := r.View().Client(clientID)
-	if !ok {
+	if v := r.view.Load(); v.Version == r.membership.Load() {
+		if c, ok := v.Client(clientID); ok {
+			return c.Node, true
+		}
 		return "", false
 	}
-	return c.Node, true
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for node, w := range r.workers {
+		if _, ok := w.clients[clientID]; ok {
+			return node, true
+		}
+	}
+	return "", false
 }

@@ -125,7 +125,7 @@ func TestRatesAverageOverThirtySecondsAndFollowTheCurrentRate(t *testing.T) {
 		} else {
 			sent += 125_000 // 1000 kbit/s before
 		}
-		must(t, s.ApplySamples(Samples{At: clk.now(), Clients: map[string]Counters{"c1": {SendBytes: sent}}}))
+		must(t, s.ApplySamples(Samples{At: clk.now(), Clients: []ClientCounters{{ID: "c1", Counters: Counters{SendBytes: sent}}}}))
 		clk.advance(time.Second)
 	}
 	c, _ := r.View().Client("c1")
@@ -141,6 +141,54 @@ func TestRatesAverageOverThirtySecondsAndFollowTheCurrentRate(t *testing.T) {
 	}
 }
 
+func TestASampleNotNewerThanTheLastMovesCountersAndKeepsRates(t *testing.T) {
+	r, clk := newTestRegistry()
+	s := r.Attach(hello("w1", "b1"))
+	must(t, s.ApplySnapshot(Snapshot{Seq: 1, Clients: []ClientInfo{{ID: "c1"}}}))
+	for _, sent := range []uint64{0, 125_000} {
+		must(t, s.ApplySamples(Samples{At: clk.now(), Clients: []ClientCounters{{ID: "c1", Counters: Counters{SendBytes: sent}}}}))
+		clk.advance(time.Second)
+	}
+	clk.advance(-time.Second) // the same instant again
+	must(t, s.ApplySamples(Samples{At: clk.now(), Clients: []ClientCounters{{ID: "c1", Counters: Counters{SendBytes: 999_000}}}}))
+	c, _ := r.View().Client("c1")
+	if tr := c.Traffic(); tr.SendBytes != 999_000 || tr.Current.Send != 1000 {
+		t.Fatalf("traffic = %+v, want the new counters and the rate of the two samples (1000 kbit/s)", tr)
+	}
+}
+
+func TestAClientMissingFromASampleStartsItsRatesAgain(t *testing.T) {
+	r, clk := newTestRegistry()
+	s := r.Attach(hello("w1", "b1"))
+	must(t, s.ApplySnapshot(Snapshot{Seq: 1, Clients: []ClientInfo{{ID: "c1"}}}))
+	sample := func(clients []ClientCounters) {
+		must(t, s.ApplySamples(Samples{At: clk.now(), Clients: clients}))
+		clk.advance(time.Second)
+	}
+	sample([]ClientCounters{{ID: "c1", Counters: Counters{SendBytes: 0}}})
+	sample(nil) // c1 missed this one
+	sample([]ClientCounters{{ID: "c1", Counters: Counters{SendBytes: 1_000_000}}})
+	sample([]ClientCounters{{ID: "c1", Counters: Counters{SendBytes: 1_125_000}}})
+	c, _ := r.View().Client("c1")
+	if tr := c.Traffic(); tr.Current.Send != 1000 || tr.Average.Send != 1000 {
+		t.Fatalf("rates = %+v, want 1000 kbit/s from the two samples since the gap", tr.Rates)
+	}
+}
+
+func TestAClientsRatesSurviveItsCountersPassingFourGiB(t *testing.T) {
+	r, clk := newTestRegistry()
+	s := r.Attach(hello("w1", "b1"))
+	must(t, s.ApplySnapshot(Snapshot{Seq: 1, Clients: []ClientInfo{{ID: "c1"}}}))
+	for _, sent := range []uint64{1<<32 - 100_000, 1<<32 + 25_000} {
+		must(t, s.ApplySamples(Samples{At: clk.now(), Clients: []ClientCounters{{ID: "c1", Counters: Counters{SendBytes: sent}}}}))
+		clk.advance(time.Second)
+	}
+	c, _ := r.View().Client("c1")
+	if tr := c.Traffic(); tr.Current.Send != 1000 || tr.SendBytes != 1<<32+25_000 {
+		t.Fatalf("traffic = %+v, want 1000 kbit/s and the full counter", tr)
+	}
+}
+
 func TestTheViewIsRebuiltOnlyForMembershipAndCountersMoveWithoutIt(t *testing.T) {
 	r, clk := newTestRegistry()
 	s := r.Attach(hello("w1", "b1"))
@@ -149,7 +197,7 @@ func TestTheViewIsRebuiltOnlyForMembershipAndCountersMoveWithoutIt(t *testing.T)
 	if r.View() != v1 {
 		t.Fatal("view rebuilt with no change")
 	}
-	must(t, s.ApplySamples(Samples{At: clk.now(), Clients: map[string]Counters{"c1": {SendBytes: 42}}}))
+	must(t, s.ApplySamples(Samples{At: clk.now(), Clients: []ClientCounters{{ID: "c1", Counters: Counters{SendBytes: 42}}}}))
 	if r.View() != v1 {
 		t.Fatal("view rebuilt for counters")
 	}
@@ -159,6 +207,26 @@ func TestTheViewIsRebuiltOnlyForMembershipAndCountersMoveWithoutIt(t *testing.T)
 	must(t, s.ApplyEvent(Event{Seq: 2, Kind: ClientJoined, Client: &ClientInfo{ID: "c2"}}))
 	if v2 := r.View(); v2 == v1 || v2.Version <= v1.Version || len(v2.Clients) != 2 {
 		t.Fatal("view not rebuilt at once for a new client")
+	}
+}
+
+func TestOwnerOfFindsANewClientWithoutRebuildingTheView(t *testing.T) {
+	r, _ := newTestRegistry()
+	s := r.Attach(hello("w1", "b1"))
+	must(t, s.ApplySnapshot(Snapshot{Seq: 1, Clients: []ClientInfo{{ID: "c1"}}}))
+	if node, ok := r.OwnerOf("c1"); !ok || node != "w1" {
+		t.Fatalf("OwnerOf(c1) = %q, %v; want w1 from the view", node, ok)
+	}
+	built := r.view.Load()
+	must(t, s.ApplyEvent(Event{Seq: 2, Kind: ClientJoined, Client: &ClientInfo{ID: "c2"}}))
+	if node, ok := r.OwnerOf("c2"); !ok || node != "w1" {
+		t.Fatalf("OwnerOf(c2) = %q, %v; want w1 from the worker's table", node, ok)
+	}
+	if _, ok := r.OwnerOf("c9"); ok {
+		t.Fatal("OwnerOf found a client nobody serves")
+	}
+	if r.view.Load() != built {
+		t.Fatal("OwnerOf rebuilt the view")
 	}
 }
 

@@ -131,16 +131,26 @@ type Counters struct {
 	SendBytes, RecvBytes uint64
 }
 
-// Samples are a worker's counters at one instant.
+// Samples are a worker's counters at one instant. They are lists, not
+// maps: a worker reports thousands of counters a second, and the registry
+// looks each one up in its own tables anyway.
 type Samples struct {
 	At      time.Time
-	Clients map[string]Counters
-	Streams map[string]StreamCounters
+	Clients []ClientCounters
+	Streams []StreamCounters
 	Total   Counters
 }
 
-// StreamCounters add the video frame count to a stream's bytes.
+// ClientCounters are one client's counters.
+type ClientCounters struct {
+	ID string
+	Counters
+}
+
+// StreamCounters are one stream's counters, with the count of video
+// frames received from its publisher.
 type StreamCounters struct {
+	ID string
 	Counters
 	Frames uint64
 }

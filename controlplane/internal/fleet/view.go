@@ -50,6 +50,9 @@ func (l *live[T]) load() T {
 
 func (l *live[T]) store(v T) { l.p.Store(&v) }
 
+// set publishes *p, which must not change afterwards.
+func (l *live[T]) set(p *T) { l.p.Store(p) }
+
 // streamTraffic adds the video frame count to a stream's traffic.
 type streamTraffic struct {
 	Traffic
@@ -232,19 +235,17 @@ func (w *worker) buildPiece() *piece {
 	}
 	perStream := make(map[string]int, len(w.streams))
 	vhostNames := map[string]string{}
-	for _, c := range w.clients {
-		perStream[c.info.StreamID]++
-		if c.view == nil {
-			c.view = &Client{ClientInfo: c.info, Node: w.hello.Node, VhostID: VhostID(c.info.Vhost), live: &c.live}
-		}
-		p.vhostClients[c.view.VhostID]++
-		vhostNames[c.view.VhostID] = c.info.Vhost
-		p.clients = append(p.clients, c.view)
+	for _, e := range w.clients {
+		c := e.client
+		perStream[c.StreamID]++
+		p.vhostClients[c.VhostID]++
+		vhostNames[c.VhostID] = c.Vhost
+		p.clients = append(p.clients, c)
 	}
 	p.vhostNames = vhostNames
 	for _, s := range w.streams {
 		p.streams = append(p.streams, &Stream{
-			StreamInfo: s.info, Node: w.hello.Node, VhostID: VhostID(s.info.Vhost), Clients: perStream[s.info.ID], live: &s.live,
+			StreamInfo: s.info, Node: w.hello.Node, VhostID: w.vhostID(s.info.Vhost), Clients: perStream[s.info.ID], live: &s.live,
 		})
 	}
 	slices.SortFunc(p.clients, func(a, b *Client) int { return cmp.Compare(a.ID, b.ID) })

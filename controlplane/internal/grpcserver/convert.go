@@ -108,17 +108,19 @@ func fromProtoEvent(e *fleetv1.Event) fleet.Event {
 func fromProtoSamples(s *fleetv1.Samples) fleet.Samples {
 	out := fleet.Samples{
 		At:      time.UnixMilli(s.GetAtMs()),
-		Clients: make(map[string]fleet.Counters, len(s.GetClients())),
-		Streams: make(map[string]fleet.StreamCounters, len(s.GetStreams())),
+		Clients: make([]fleet.ClientCounters, 0, len(s.GetClients())),
+		Streams: make([]fleet.StreamCounters, 0, len(s.GetStreams())),
 		Total:   fleet.Counters{SendBytes: s.GetSendBytes(), RecvBytes: s.GetRecvBytes()},
 	}
 	for _, c := range s.GetClients() {
-		out.Clients[c.GetId()] = fleet.Counters{SendBytes: c.GetSendBytes(), RecvBytes: c.GetRecvBytes()}
+		out.Clients = append(out.Clients, fleet.ClientCounters{
+			ID: c.GetId(), Counters: fleet.Counters{SendBytes: c.GetSendBytes(), RecvBytes: c.GetRecvBytes()},
+		})
 	}
 	for _, st := range s.GetStreams() {
-		out.Streams[st.GetId()] = fleet.StreamCounters{
-			Counters: fleet.Counters{SendBytes: st.GetSendBytes(), RecvBytes: st.GetRecvBytes()}, Frames: st.GetFrames(),
-		}
+		out.Streams = append(out.Streams, fleet.StreamCounters{
+			ID: st.GetId(), Counters: fleet.Counters{SendBytes: st.GetSendBytes(), RecvBytes: st.GetRecvBytes()}, Frames: st.GetFrames(),
+		})
 	}
 	return out
 }

@@ -13,19 +13,17 @@ import (
 // (paged) or shows one; DELETE of one kicks it (also as GET with
 // ?callback=f&method=DELETE).
 func (a *API) clients(x *exchange) {
-	v := a.view()
-	c, found := v.Client(x.id)
-	if x.id == "" && x.method == http.MethodDelete {
-		a.fail(x, errClientNotFound)
+	if x.method == http.MethodDelete {
+		a.kick(x)
 		return
 	}
+	v := a.view()
+	c, found := v.Client(x.id)
 	if err := checkResource(x, found, errClientNotFound, http.MethodGet, http.MethodDelete); err != nil {
 		a.fail(x, err)
 		return
 	}
 	switch {
-	case x.method == http.MethodDelete:
-		a.kick(x)
 	case x.id != "":
 		a.respond(x, func(j *jsonw) {
 			j.key("client")
@@ -43,7 +41,15 @@ func (a *API) clients(x *exchange) {
 // has it, 1011 when the worker did not answer in time, 1012 when it cannot
 // be reached, or the worker's own, such as 400). SRS answers at once and
 // kicks later; waiting costs a round trip and tells the truth.
+//
+// The view is not consulted: the fleet finds the client's worker itself,
+// and a view may need a rebuild (milliseconds in a large fleet) that a
+// kick should not wait for. DELETE of the list answers 2049, as in SRS.
 func (a *API) kick(x *exchange) {
+	if x.id == "" {
+		a.fail(x, errClientNotFound)
+		return
+	}
 	if err := a.fleet.Kick(x.r.Context(), x.id); err != nil {
 		a.fail(x, err)
 		return

@@ -98,13 +98,13 @@ func twoWorkers(t testing.TB) *registry {
 	}))
 	r.sampleTwice(t, a,
 		fleet.Samples{
-			Clients: map[string]fleet.Counters{"4upb4c24": {SendBytes: 4000, RecvBytes: 100000}, "58u20117": {SendBytes: 90000, RecvBytes: 3000}},
-			Streams: map[string]fleet.StreamCounters{"vid-v9l6512": {Counters: fleet.Counters{SendBytes: 180000, RecvBytes: 100000}, Frames: 300}},
+			Clients: []fleet.ClientCounters{{ID: "4upb4c24", Counters: fleet.Counters{SendBytes: 4000, RecvBytes: 100000}}, {ID: "58u20117", Counters: fleet.Counters{SendBytes: 90000, RecvBytes: 3000}}},
+			Streams: []fleet.StreamCounters{{ID: "vid-v9l6512", Counters: fleet.Counters{SendBytes: 180000, RecvBytes: 100000}, Frames: 300}},
 			Total:   fleet.Counters{SendBytes: 200000, RecvBytes: 110000},
 		},
 		fleet.Samples{
-			Clients: map[string]fleet.Counters{"4upb4c24": {SendBytes: 4384, RecvBytes: 519616}, "58u20117": {SendBytes: 444069, RecvBytes: 3483}},
-			Streams: map[string]fleet.StreamCounters{"vid-v9l6512": {Counters: fleet.Counters{SendBytes: 898679, RecvBytes: 523229}, Frames: 1000}},
+			Clients: []fleet.ClientCounters{{ID: "4upb4c24", Counters: fleet.Counters{SendBytes: 4384, RecvBytes: 519616}}, {ID: "58u20117", Counters: fleet.Counters{SendBytes: 444069, RecvBytes: 3483}}},
+			Streams: []fleet.StreamCounters{{ID: "vid-v9l6512", Counters: fleet.Counters{SendBytes: 898679, RecvBytes: 523229}, Frames: 1000}},
 			Total:   fleet.Counters{SendBytes: 900000, RecvBytes: 530000},
 		})
 	require.NoError(t, a.ApplyNodeStats(fleet.NodeStats{
