@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -20,7 +21,18 @@ import (
 	"tidecast.dev/dataplane/internal/app"
 )
 
+// defaultGOGC is the worker's GC goal unless GOGC is set. Its heap is
+// mostly per-connection state that lives as long as the connections, and
+// it allocates little per packet (one encoding shared by every player), so
+// collecting at +50% instead of +100% costs no measurable CPU and saves
+// about a quarter of the RSS per player (54 to 40 KiB in the RTMP
+// benchmark).
+const defaultGOGC = 50
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGOGC)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
@@ -49,7 +61,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	host, _ := os.Hostname()
 	var nodeID, controlPlanes, token, rtmpListen, webrtcListen, advertiseRTMP, advertiseWebRTC, logLevel string
-	var tlsCA, tlsCert, tlsKey, tlsServerName string
+	var tlsCA, tlsCert, tlsKey, tlsServerName, pprofListen string
 	specs := []flagSpec{
 		{"node-id", "DATAPLANE_NODE_ID", host, "this worker's id, unique in the fleet", &nodeID, false},
 		{"control-plane", "DATAPLANE_CONTROL_PLANE", "127.0.0.1:1988", "control-plane addresses host:port, comma separated; a name resolving to several addresses counts as several replicas", &controlPlanes, false},
@@ -63,6 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		{"tls-cert", "DATAPLANE_TLS_CERT", "", "client certificate (PEM) for mutual TLS", &tlsCert, false},
 		{"tls-key", "DATAPLANE_TLS_KEY", "", "client key (PEM) for mutual TLS", &tlsKey, false},
 		{"tls-server-name", "DATAPLANE_TLS_SERVER_NAME", "", "name to verify in the control plane's certificate (default: the address's host)", &tlsServerName, false},
+		{"pprof-listen", "DATAPLANE_PPROF_LISTEN", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (default: off)", &pprofListen, false},
 	}
 	for _, s := range specs {
 		def := s.def
@@ -93,6 +106,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	tlsConfig, err := clientTLS(tlsCA, tlsCert, tlsKey, tlsServerName)
 	if err != nil {
 		return err
+	}
+	if pprofListen != "" {
+		p, err := startPprof(pprofListen, log)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
 	}
 	a, err := app.New(app.Config{
 		NodeID:          nodeID,

@@ -17,7 +17,10 @@ const codeUnsupported = 1
 
 // runSession opens one Session stream and serves it until it breaks or ctx
 // ends. This goroutine is the stream's only sender; a second goroutine
-// receives and hands messages over through a channel.
+// receives and hands messages over through a channel. Kicks are carried
+// out by the receiving goroutine as they arrive, so that a kick never waits
+// behind the samples or events this one is sending; only their answers
+// come through here.
 func (c *Client) runSession(ctx context.Context, api fleetv1.FleetClient, addr string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -42,6 +45,7 @@ func (c *Client) runSession(ctx context.Context, api fleetv1.FleetClient, addr s
 	}
 
 	received := make(chan *fleetv1.ControlMessage)
+	answers := make(chan *fleetv1.WorkerMessage)
 	recvErr := make(chan error, 1)
 	go func() {
 		for {
@@ -50,9 +54,13 @@ func (c *Client) runSession(ctx context.Context, api fleetv1.FleetClient, addr s
 				recvErr <- err
 				return
 			}
-			select {
-			case received <- msg:
-			case <-ctx.Done():
+			var handed bool
+			if k := msg.GetKick(); k != nil {
+				handed = trySend(ctx, answers, c.kick(k))
+			} else {
+				handed = trySend(ctx, received, msg)
+			}
+			if !handed {
 				recvErr <- ctx.Err()
 				return
 			}
@@ -89,6 +97,7 @@ func (c *Client) runSession(ctx context.Context, api fleetv1.FleetClient, addr s
 			if out, err = c.handle(msg, sub.Resync); err != nil {
 				return err
 			}
+		case out = <-answers:
 		}
 		if out == nil {
 			continue
@@ -123,14 +132,6 @@ func (c *Client) handle(msg *fleetv1.ControlMessage, resync func() registry.Snap
 	case *fleetv1.ControlMessage_Config:
 		c.apply(body.Config)
 		return nil, nil
-	case *fleetv1.ControlMessage_Kick:
-		err := c.deps.Registry.Kick(media.ClientID(body.Kick.GetClientId()))
-		res := &fleetv1.CommandResult{CommandId: body.Kick.GetCommandId(), Code: int32(media.CodeOf(err))}
-		if err != nil {
-			res.Message = err.Error()
-		}
-		c.log.Info("kick", "client", body.Kick.GetClientId(), "code", res.Code)
-		return &fleetv1.WorkerMessage{Body: &fleetv1.WorkerMessage_CommandResult{CommandResult: res}}, nil
 	case *fleetv1.ControlMessage_WebrtcOffer:
 		return &fleetv1.WorkerMessage{Body: &fleetv1.WorkerMessage_CommandResult{CommandResult: &fleetv1.CommandResult{
 			CommandId: body.WebrtcOffer.GetCommandId(), Code: codeUnsupported, Message: "webrtc is not enabled on this worker",
@@ -140,6 +141,27 @@ func (c *Client) handle(msg *fleetv1.ControlMessage, resync func() registry.Snap
 	default:
 		c.log.Warn("ignoring unknown control message", "type", fmt.Sprintf("%T", body))
 		return nil, nil
+	}
+}
+
+// kick disconnects a client and returns the answer to send.
+func (c *Client) kick(k *fleetv1.Kick) *fleetv1.WorkerMessage {
+	err := c.deps.Registry.Kick(media.ClientID(k.GetClientId()))
+	res := &fleetv1.CommandResult{CommandId: k.GetCommandId(), Code: int32(media.CodeOf(err))}
+	if err != nil {
+		res.Message = err.Error()
+	}
+	c.log.Info("kick", "client", k.GetClientId(), "code", res.Code)
+	return &fleetv1.WorkerMessage{Body: &fleetv1.WorkerMessage_CommandResult{CommandResult: res}}
+}
+
+// trySend hands v over unless ctx ends first.
+func trySend[T any](ctx context.Context, ch chan<- T, v T) bool {
+	select {
+	case ch <- v:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 

@@ -9,15 +9,22 @@
 // cache). Timestamps are corrected once at ingest so that they stay
 // monotonic across re-publishes for every reader.
 //
+// Readers cost no goroutine while they wait: when a reader's batch falls
+// due (every message in realtime; with merged writes once the queue spans
+// the latency), the goroutine that made it due hands the reader to its
+// writer (ReaderOptions.Flush), which takes batches until none is due.
+// One timer per stream bounds a merged batch's wait in wall-clock time.
+//
 // A reader that falls behind never slows the publisher or the others: its
 // queue is bounded; on overflow it is emptied and the reader resumes at
-// the next keyframe; if it overflows again before its writer has made any
-// progress, the reader is stalled and is cut off.
+// the next keyframe; if it overflows again before its writer has taken a
+// batch, the reader is stalled and is cut off.
 //
 // Locking: Hub.mu guards the stream table and stream lifetimes; a stream's
 // mu guards its publisher, readers and caches; a reader's mu guards its
 // queue. They nest in that order. The publisher's goroutine holds its
-// stream's mu while it fans a packet out.
+// stream's mu while it fans a packet out, and calls the writers after
+// releasing it.
 package hub
 
 import (
@@ -92,7 +99,8 @@ var (
 	ErrStalled = errors.New("hub: reader stalled")
 )
 
-// Hub is safe for concurrent use. It owns no goroutines.
+// Hub is safe for concurrent use. It owns no goroutines but the streams'
+// timers' short runs.
 type Hub struct {
 	reg       StreamRegistry
 	opts      Options
@@ -150,6 +158,9 @@ func (h *Hub) releaseLocked(s *stream) {
 		return
 	}
 	delete(h.streams, s.key)
+	if s.timer != nil {
+		s.timer.Stop()
+	}
 	h.reg.CloseStream(s.id)
 	h.opts.Logger.Debug("stream closed", "stream", s.id, "key", s.key.String())
 }
@@ -180,18 +191,24 @@ func (h *Hub) Publish(key media.StreamKey, client media.ClientID, tcURL string, 
 
 // ReaderOptions are the settings a reader runs with.
 type ReaderOptions struct {
-	// MWLatency merges writes: the reader is woken when its queue spans
-	// this much media time (SRS's mw_latency); 0 wakes it for every
-	// message (realtime).
+	// MWLatency merges writes: a batch falls due when the queue spans
+	// this much media time (SRS's mw_latency), or its oldest packet waited
+	// that long; 0 makes every message due at once (realtime).
 	MWLatency time.Duration
+	// Flush hands the reader to its writer when a batch falls due and no
+	// writer holds it; the writer then takes batches with Take until none
+	// is due. It is called without hub locks, from the publisher's
+	// goroutine or the stream's timer, and must not block.
+	Flush func()
 	// Stalled is called (once, with hub locks held: it must only close
 	// the connection) when the reader is cut off for stalling.
 	Stalled func()
 }
 
 // Subscribe attaches a reader to key. It starts with the stream's
-// metadata, sequence headers and GOP cache; without a publisher it waits
-// for one.
+// metadata, sequence headers and GOP cache, due at once; without a
+// publisher it waits for one. The caller holds the new reader: it is its
+// writer until Take lets go.
 func (h *Hub) Subscribe(key media.StreamKey, tcURL string, o ReaderOptions) *Reader {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -200,15 +217,16 @@ func (h *Hub) Subscribe(key media.StreamKey, tcURL string, o ReaderOptions) *Rea
 	defer s.mu.Unlock()
 	r := newReader(s, h.opts, o)
 	r.mu.Lock()
-	s.primeLocked(r)
+	now := time.Now()
+	s.primeLocked(r, now)
 	if len(s.gop) > 0 {
 		for _, p := range s.gop {
-			r.enqueueLocked(p)
+			r.enqueueLocked(p, now)
 		}
 	} else {
 		r.skipping = true
 	}
-	r.signalLocked()
+	r.due = r.n > 0
 	r.mu.Unlock()
 	s.readers = append(s.readers, r)
 	return r

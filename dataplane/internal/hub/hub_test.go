@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,32 +66,47 @@ func startPublishing(t testing.TB, h *Hub, o PublishOptions) *Publisher {
 	return p
 }
 
-// next takes one batch, failing the test when none comes in time.
-func next(t *testing.T, r *Reader) []*Packet {
+// testReader is a reader whose writer is the test: Flush signals flushes
+// and next takes the batches.
+type testReader struct {
+	*Reader
+	flushes chan struct{}
+	held    bool
+}
+
+func subscribe(h *Hub, tcURL string, o ReaderOptions) *testReader {
+	r := &testReader{flushes: make(chan struct{}, 1), held: true}
+	o.Flush = func() { r.flushes <- struct{}{} }
+	r.Reader = h.Subscribe(key, tcURL, o)
+	return r
+}
+
+// next takes one batch, failing the test when none falls due in time.
+func next(t *testing.T, r *testReader) []*Packet {
 	t.Helper()
-	type result struct {
-		b   []*Packet
-		err error
-	}
-	c := make(chan result, 1)
-	go func() {
-		b, err := r.Next(nil)
-		c <- result{b, err}
-	}()
-	select {
-	case res := <-c:
-		if res.err != nil {
-			t.Fatal(res.err)
+	timeout := time.After(5 * time.Second)
+	for {
+		if !r.held {
+			select {
+			case <-r.flushes:
+				r.held = true
+			case <-timeout:
+				t.Fatal("no batch within 5 s")
+			}
 		}
-		return res.b
-	case <-time.After(5 * time.Second):
-		t.Fatal("no batch within 5 s")
-		return nil
+		b, err := r.Take(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) > 0 {
+			return b
+		}
+		r.held = false
 	}
 }
 
 // readUntil collects batches until n packets came.
-func readUntil(t *testing.T, r *Reader, n int) []*Packet {
+func readUntil(t *testing.T, r *testReader, n int) []*Packet {
 	t.Helper()
 	var all []*Packet
 	for len(all) < n {
@@ -149,7 +162,7 @@ func TestAReaderJoiningMidStreamStartsAtTheLastKeyframe(t *testing.T) {
 	p.Write(audio(70))
 	p.Write(video(100, false))
 
-	r := h.Subscribe(key, "rtmp://h/live", ReaderOptions{})
+	r := subscribe(h, "rtmp://h/live", ReaderOptions{})
 	defer r.Close()
 	got := readUntil(t, r, 6)
 	want := []uint8{chunk.TypeDataAMF0, chunk.TypeVideo, chunk.TypeAudio, chunk.TypeVideo, chunk.TypeAudio, chunk.TypeVideo}
@@ -177,7 +190,7 @@ func TestWithoutGOPCacheANewReaderWaitsForTheNextKeyframe(t *testing.T) {
 	defer p.Close()
 	p.Write(video(0, true))
 	p.Write(video(33, false))
-	r := h.Subscribe(key, "", ReaderOptions{})
+	r := subscribe(h, "", ReaderOptions{})
 	defer r.Close()
 	p.Write(video(66, false))
 	p.Write(audio(70))
@@ -190,7 +203,7 @@ func TestWithoutGOPCacheANewReaderWaitsForTheNextKeyframe(t *testing.T) {
 
 func TestAReaderAttachedBeforeThePublisherGetsEverything(t *testing.T) {
 	h := New(registry.New(nil), Options{})
-	r := h.Subscribe(key, "", ReaderOptions{})
+	r := subscribe(h, "", ReaderOptions{})
 	defer r.Close()
 	p := startPublishing(t, h, PublishOptions{GOPCache: true})
 	defer p.Close()
@@ -211,7 +224,7 @@ func TestASecondPublisherIsRefused(t *testing.T) {
 
 func TestReadersAreToldOfUnpublishAndPickUpARepublishWithMonotonicTimestamps(t *testing.T) {
 	h := New(registry.New(nil), Options{})
-	r := h.Subscribe(key, "", ReaderOptions{})
+	r := subscribe(h, "", ReaderOptions{})
 	defer r.Close()
 	p := startPublishing(t, h, PublishOptions{GOPCache: true})
 	p.Write(video(5000, true))
@@ -239,17 +252,17 @@ func TestMergedWritesWaitForTheLatencySpan(t *testing.T) {
 	h := New(registry.New(nil), Options{})
 	p := startPublishing(t, h, PublishOptions{})
 	defer p.Close()
-	r := h.Subscribe(key, "", ReaderOptions{MWLatency: 350 * time.Millisecond})
+	r := subscribe(h, "", ReaderOptions{MWLatency: 350 * time.Millisecond})
 	defer r.Close()
 	readUntil(t, r, 3) // the headers come at once
 	for ts := uint32(0); ts < 330; ts += 33 {
 		p.Write(video(ts, ts == 0))
 	}
 	r.mu.Lock()
-	ready, n := r.ready, r.n
+	due, n := r.due, r.n
 	r.mu.Unlock()
-	if ready || n != 10 {
-		t.Fatalf("ready %v with %d queued before the span elapsed", ready, n)
+	if due || n != 10 {
+		t.Fatalf("due %v with %d queued before the span elapsed", due, n)
 	}
 	p.Write(video(363, false))
 	if got := next(t, r); len(got) != 11 {
@@ -262,7 +275,7 @@ func TestAMergedBatchWaitsNoLongerThanTheLatencyInWallClockTime(t *testing.T) {
 	p := startPublishing(t, h, PublishOptions{})
 	defer p.Close()
 	const mw = 100 * time.Millisecond
-	r := h.Subscribe(key, "", ReaderOptions{MWLatency: mw})
+	r := subscribe(h, "", ReaderOptions{MWLatency: mw})
 	defer r.Close()
 	readUntil(t, r, 3)
 	p.Write(video(0, true)) // and the publisher pauses
@@ -280,9 +293,9 @@ func TestASlowReaderSkipsToTheNextKeyframeAndAStalledOneIsCutOff(t *testing.T) {
 	p := startPublishing(t, h, PublishOptions{})
 	defer p.Close()
 	stalled := make(chan struct{})
-	slow := h.Subscribe(key, "", ReaderOptions{Stalled: func() { close(stalled) }})
+	slow := subscribe(h, "", ReaderOptions{Stalled: func() { close(stalled) }})
 	defer slow.Close()
-	fast := h.Subscribe(key, "", ReaderOptions{})
+	fast := subscribe(h, "", ReaderOptions{})
 	defer fast.Close()
 
 	// The fast reader keeps up; the slow one never asks.
@@ -301,7 +314,7 @@ func TestASlowReaderSkipsToTheNextKeyframeAndAStalledOneIsCutOff(t *testing.T) {
 	default:
 		t.Fatal("the stalled reader was not cut off")
 	}
-	if _, err := slow.Next(nil); !errors.Is(err, ErrStalled) {
+	if _, err := slow.Take(nil); !errors.Is(err, ErrStalled) {
 		t.Fatalf("slow reader: %v", err)
 	}
 }
@@ -310,7 +323,7 @@ func TestAReaderThatProgressesSlowlyResumesAtAKeyframe(t *testing.T) {
 	h := New(registry.New(nil), Options{QueueMessages: 16, GOPMessages: 8})
 	p := startPublishing(t, h, PublishOptions{})
 	defer p.Close()
-	r := h.Subscribe(key, "", ReaderOptions{})
+	r := subscribe(h, "", ReaderOptions{})
 	defer r.Close()
 	next(t, r) // the headers
 	for i := range 20 {
@@ -328,7 +341,7 @@ func TestAReaderThatProgressesSlowlyResumesAtAKeyframe(t *testing.T) {
 func TestTheRegistryFollowsTheStreamsLife(t *testing.T) {
 	reg := registry.New(nil)
 	h := New(reg, Options{})
-	r := h.Subscribe(key, "rtmp://h/live", ReaderOptions{})
+	r := subscribe(h, "rtmp://h/live", ReaderOptions{})
 	snap := reg.Snapshot()
 	if len(snap.Streams) != 1 || snap.Streams[0].Publishing || snap.Streams[0].Info.TcURL != "rtmp://h/live" {
 		t.Fatalf("after play: %+v", snap.Streams)
@@ -358,62 +371,55 @@ func TestTheRegistryFollowsTheStreamsLife(t *testing.T) {
 	}
 }
 
-// BenchmarkFanOut publishes messages to N readers that drain their queues
-// concurrently, in bursts the queues can hold (a publisher outrunning its
-// readers is not a steady state). allocs/op are per published message, for
-// all readers together.
+// BenchmarkFanOut publishes messages to N realtime readers whose writers
+// take each batch as soon as it falls due, as the server's do (on the
+// publisher's goroutine, and helpers for many readers). allocs/op are per
+// published message, for all readers together: they must not grow with
+// the readers (2 for the packet, 3 more from 128 readers on for the
+// helper goroutines, whatever their number).
 func BenchmarkFanOut(b *testing.B) {
-	for _, readers := range []int{1, 200} {
+	for _, readers := range []int{1, 200, 1000} {
 		b.Run(fmt.Sprintf("readers=%d", readers), func(b *testing.B) {
 			h := New(registry.New(nil), Options{})
 			p := startPublishing(b, h, PublishOptions{GOPCache: true})
-			var wg sync.WaitGroup
-			var delivered, target atomic.Int64
-			drained := make(chan struct{}, 1)
 			rs := make([]*Reader, readers)
+			delivered := make([]int, readers)
 			for i := range rs {
-				rs[i] = h.Subscribe(key, "", ReaderOptions{Stalled: func() { b.Error("a reader stalled") }})
-				wg.Go(func() {
-					var batch []*Packet
-					var err error
+				var batch []*Packet
+				take := func() {
 					for {
-						if batch, err = rs[i].Next(batch); err != nil {
+						var err error
+						if batch, err = rs[i].Take(batch); err != nil || len(batch) == 0 {
 							return
 						}
-						if delivered.Add(int64(len(batch))) == target.Load() {
-							drained <- struct{}{}
-						}
+						delivered[i] += len(batch)
 					}
-				})
+				}
+				rs[i] = h.Subscribe(key, "", ReaderOptions{Flush: take, Stalled: func() { b.Error("a reader stalled") }})
+				take() // the headers
 			}
-			// Let the readers take the headers first.
-			target.Store(int64(3 * readers))
-			<-drained
-
-			const burst = 32
 			frame := video(0, false)
 			frame.Payload = append(frame.Payload, make([]byte, 10000)...)
+			clear(delivered)
 			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; {
-				n := min(burst, b.N-i)
-				target.Add(int64(n * readers))
-				for range n {
-					frame.Timestamp = uint32(i * 33)
-					frame.Payload[0] = 0x27
-					if i%60 == 0 {
-						frame.Payload[0] = 0x17
-					}
-					p.Write(frame)
-					i++
+			i := 0
+			for b.Loop() {
+				frame.Timestamp = uint32(i * 33)
+				frame.Payload[0] = 0x27
+				if i%60 == 0 {
+					frame.Payload[0] = 0x17
 				}
-				<-drained
+				p.Write(frame)
+				i++
 			}
-			b.StopTimer()
+			for _, d := range delivered {
+				if d != i {
+					b.Fatalf("a reader got %d of %d", d, i)
+				}
+			}
 			for _, r := range rs {
 				r.Close()
 			}
-			wg.Wait()
 			p.Close()
 		})
 	}

@@ -15,24 +15,35 @@ const (
 	mwMaxBytes    = 1 << 20
 )
 
+// takeMax bounds a batch Take returns (more stays due), and so the
+// writers' scratch: a new reader's GOP alone can be hundreds of packets.
+const takeMax = 64
+
+// minRing is the queue's initial size; a queue grown for a burst (a GOP)
+// shrinks back while the batches taken fill less than a quarter of it.
+const minRing = 16
+
 // Reader is one reader's view of a stream: a bounded queue that the
-// publisher fills and the reader's writer drains with Next.
+// publisher fills, drained by the reader's writer.
+//
+// The writer holds the reader from Subscribe, and again from each Flush
+// call, until Take finds nothing due and lets go. So exactly one writer at
+// a time takes batches, and a reader costs no goroutine while it waits:
+// the hub calls Flush from the goroutine that made a batch due (the
+// publisher's, or the stream's timer), without holding any lock.
 type Reader struct {
 	s *stream
 	// mw is the merged-write latency; mwMillis is the same in
 	// milliseconds, to compare with timestamps.
 	mw       time.Duration
 	mwMillis uint32
-	// timer bounds the wait for a merged batch in wall-clock time, for
-	// when timestamps stall (a paused publisher).
-	timer    *time.Timer
+	flush    func()
 	stalled  func()
 	maxMsgs  int
 	maxBytes int
-	// wake is signalled when a batch is ready; done is closed when the
-	// reader fails or closes.
-	wake chan struct{}
-	done chan struct{}
+	// released is closed once the reader has failed and no writer holds
+	// it: Flush is never called again.
+	released chan struct{}
 
 	mu sync.Mutex
 	// ring holds n packets from head; its length is a power of two and
@@ -41,13 +52,15 @@ type Reader struct {
 	head, n int
 	bytes   int
 	// firstTS and since are the timestamp and arrival of the oldest
-	// queued packet.
+	// queued packet (since only with merged writes).
 	firstTS uint32
 	since   time.Time
-	ready   bool
+	// due: the queue holds a batch to write. held: a writer holds the
+	// reader.
+	due, held bool
 	// skipping drops media up to the next keyframe.
 	skipping bool
-	// overflows counts queue overflows since the writer last asked for a
+	// overflows counts queue overflows since the writer last took a
 	// batch; a second one means the writer is stuck.
 	overflows int
 	err       error
@@ -55,23 +68,24 @@ type Reader struct {
 }
 
 func newReader(s *stream, ho Options, o ReaderOptions) *Reader {
-	stalled := o.Stalled
+	flush, stalled := o.Flush, o.Stalled
+	if flush == nil {
+		flush = func() {}
+	}
 	if stalled == nil {
 		stalled = func() {}
 	}
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
 	return &Reader{
 		s:        s,
 		mw:       o.MWLatency,
 		mwMillis: uint32(o.MWLatency / time.Millisecond),
-		timer:    timer,
+		flush:    flush,
 		stalled:  stalled,
 		maxMsgs:  ho.QueueMessages,
 		maxBytes: ho.QueueBytes,
-		wake:     make(chan struct{}, 1),
-		done:     make(chan struct{}),
-		ring:     make([]*Packet, 64),
+		released: make(chan struct{}),
+		ring:     make([]*Packet, minRing),
+		held:     true, // by the subscriber
 	}
 }
 
@@ -86,17 +100,19 @@ func (r *Reader) Counters() *media.StreamCounters { return &r.s.counters }
 // the reader's peer must be told it before the first packet.
 func (r *Reader) ChunkSize() int { return r.s.chunkSize }
 
-// push offers p to the reader; the stream's mu is held.
-func (r *Reader) push(p *Packet) {
+// push offers p to the reader, arrived at now; the stream's mu is held.
+// It reports whether the caller must call r.flush once it has released
+// the stream's lock.
+func (r *Reader) push(p *Packet, now time.Time) (flush bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.err != nil {
-		return
+		return false
 	}
 	skippable := p.Kind == KindMedia && !p.Header
 	if r.skipping && skippable {
 		if !p.Keyframe {
-			return
+			return false
 		}
 		r.skipping = false
 	}
@@ -104,27 +120,33 @@ func (r *Reader) push(p *Packet) {
 		if r.overflows++; r.overflows > 1 {
 			r.failLocked(ErrStalled)
 			r.stalled()
-			return
+			return false
 		}
 		// Fall back to the next keyframe, with the headers a decoder
 		// needs to resume there.
 		r.dropLocked()
-		r.s.primeLocked(r)
+		r.s.primeLocked(r, now)
 		if skippable && !p.Keyframe {
 			r.skipping = true
-			return
+			return false
 		}
 	}
-	r.enqueueLocked(p)
+	r.enqueueLocked(p, now)
 	if r.mw <= 0 || !skippable || int32(p.Timestamp-r.firstTS) >= int32(r.mwMillis) ||
 		r.n >= mwMaxMessages || r.bytes >= mwMaxBytes {
-		r.signalLocked()
+		return r.dueLocked()
 	}
+	if r.n == 1 {
+		// Bound the wait in wall-clock time too, for when timestamps
+		// stall (a paused publisher).
+		r.s.armLocked(now.Add(r.mw))
+	}
+	return false
 }
 
 // enqueueLocked appends p, growing the ring when full (callers check the
 // bound).
-func (r *Reader) enqueueLocked(p *Packet) {
+func (r *Reader) enqueueLocked(p *Packet, now time.Time) {
 	if r.n == len(r.ring) {
 		grown := make([]*Packet, 2*len(r.ring))
 		for i := range r.n {
@@ -133,10 +155,7 @@ func (r *Reader) enqueueLocked(p *Packet) {
 		r.ring, r.head = grown, 0
 	}
 	if r.n == 0 {
-		r.firstTS = p.Timestamp
-		if r.mw > 0 {
-			r.since = time.Now()
-		}
+		r.firstTS, r.since = p.Timestamp, now
 	}
 	r.ring[(r.head+r.n)&(len(r.ring)-1)] = p
 	r.n++
@@ -145,19 +164,37 @@ func (r *Reader) enqueueLocked(p *Packet) {
 
 func (r *Reader) dropLocked() {
 	clear(r.ring)
-	r.head, r.n, r.bytes = 0, 0, 0
+	r.head, r.n, r.bytes, r.due = 0, 0, 0, false
 }
 
-// signalLocked marks the queue ready and wakes the writer.
-func (r *Reader) signalLocked() {
+// dueLocked marks the queue due; it reports whether the reader has no
+// writer, in which case it now has one: the caller must call r.flush
+// once it has released the hub's locks.
+func (r *Reader) dueLocked() bool {
 	if r.n == 0 {
-		return
+		return false
 	}
-	r.ready = true
-	select {
-	case r.wake <- struct{}{}:
-	default:
+	r.due = true
+	if r.held {
+		return false
 	}
+	r.held = true
+	return true
+}
+
+// expireLocked makes a merged batch due once its oldest packet has waited
+// the merged-write latency; otherwise it returns when that will be (zero:
+// nothing waits). The stream's mu is held.
+func (r *Reader) expireLocked(now time.Time) (flush bool, at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil || r.n == 0 || r.due || r.mw <= 0 {
+		return false, time.Time{}
+	}
+	if at = r.since.Add(r.mw); now.Before(at) {
+		return false, at
+	}
+	return r.dueLocked(), time.Time{}
 }
 
 func (r *Reader) failLocked(err error) {
@@ -166,61 +203,81 @@ func (r *Reader) failLocked(err error) {
 	}
 	r.err = err
 	r.dropLocked()
-	close(r.done)
-}
-
-// Next waits for a batch and appends it to dst[:0]. A batch is ready when
-// the queue spans the merged-write latency in media time, or its oldest
-// packet waited that long. Next returns ErrStalled when the reader was cut
-// off and ErrClosed after Close. Calling Next tells the hub that the
-// previous batch was written.
-func (r *Reader) Next(dst []*Packet) ([]*Packet, error) {
-	dst = dst[:0]
-	for {
-		r.mu.Lock()
-		r.overflows = 0
-		if r.err != nil {
-			err := r.err
-			r.mu.Unlock()
-			return dst, err
-		}
-		var wait time.Duration
-		if !r.ready && r.n > 0 {
-			if wait = r.mw - time.Since(r.since); wait <= 0 {
-				r.ready = true
-			}
-		}
-		if r.ready {
-			dst = slices.Grow(dst, r.n)
-			for i := range r.n {
-				j := (r.head + i) & (len(r.ring) - 1)
-				dst = append(dst, r.ring[j])
-				r.ring[j] = nil
-			}
-			r.head, r.n, r.bytes, r.ready = 0, 0, 0, false
-			r.mu.Unlock()
-			return dst, nil
-		}
-		r.mu.Unlock()
-		if wait <= 0 {
-			select {
-			case <-r.wake:
-			case <-r.done:
-			}
-			continue
-		}
-		r.timer.Reset(wait)
-		select {
-		case <-r.wake:
-		case <-r.done:
-		case <-r.timer.C:
-		}
-		r.timer.Stop()
+	if !r.held {
+		close(r.released)
 	}
 }
 
-// Close detaches the reader; a pending Next returns ErrClosed. The stream
-// closes if it has neither publisher nor readers. Close is idempotent.
+// releaseLocked lets go of the writer.
+func (r *Reader) releaseLocked() {
+	if !r.held {
+		return
+	}
+	r.held = false
+	if r.err != nil {
+		close(r.released)
+	}
+}
+
+// Take is for the writer holding the reader: it appends the due batch (at
+// most takeMax packets of it) to dst[:0]. With nothing due it lets the
+// reader go and returns no packets (Flush will be called when a batch
+// falls due); once the reader has failed it lets go and returns
+// ErrStalled or ErrClosed. Calling Take tells the hub that the previous
+// batch was written.
+func (r *Reader) Take(dst []*Packet) ([]*Packet, error) {
+	dst = dst[:0]
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.overflows = 0
+	if r.err != nil {
+		r.releaseLocked()
+		return dst, r.err
+	}
+	if !r.due && r.n > 0 && r.mw > 0 && time.Since(r.since) >= r.mw {
+		r.due = true // before the stream's timer saw it
+	}
+	if !r.due {
+		r.releaseLocked()
+		return dst, nil
+	}
+	k := min(r.n, takeMax)
+	dst = slices.Grow(dst, k)
+	for range k {
+		p := r.ring[r.head]
+		dst = append(dst, p)
+		r.ring[r.head] = nil
+		r.head = (r.head + 1) & (len(r.ring) - 1)
+		r.n--
+		r.bytes -= len(p.Wire)
+	}
+	if r.n == 0 {
+		r.head, r.due = 0, false
+		if len(r.ring) > minRing && 4*k <= len(r.ring) {
+			r.ring = make([]*Packet, len(r.ring)/2)
+		}
+	} else {
+		r.firstTS = r.ring[r.head].Timestamp
+	}
+	return dst, nil
+}
+
+// Abort is for the writer holding the reader when it cannot write any
+// more (its connection failed): the reader closes and lets go.
+func (r *Reader) Abort() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failLocked(ErrClosed)
+	r.releaseLocked()
+}
+
+// Released is closed once the reader has been closed (or has failed) and
+// its writer has let go: Flush will not be called again.
+func (r *Reader) Released() <-chan struct{} { return r.released }
+
+// Close detaches the reader; its writer's next Take returns ErrClosed. The
+// stream closes if it has neither publisher nor readers. Close is
+// idempotent and does not wait for the writer (see Released).
 func (r *Reader) Close() {
 	s, h := r.s, r.s.hub
 	h.mu.Lock()

@@ -1,7 +1,9 @@
 package hub
 
 import (
+	"runtime"
 	"sync"
+	"time"
 
 	"tidecast.dev/dataplane/internal/amf0"
 	"tidecast.dev/dataplane/internal/codec"
@@ -68,15 +70,82 @@ type stream struct {
 	offset  uint32
 	last    uint32
 	started bool
+	// timer flushes merged batches whose oldest packet waited the
+	// latency, at flushAt (zero: not armed).
+	timer   *time.Timer
+	flushAt time.Time
 }
 
 // primeLocked queues the cached headers into r; s.mu and r.mu are held.
-func (s *stream) primeLocked(r *Reader) {
+func (s *stream) primeLocked(r *Reader, now time.Time) {
 	for _, p := range [headerPackets]*Packet{s.meta, s.videoSH, s.audioSH} {
 		if p != nil {
-			r.enqueueLocked(p)
+			r.enqueueLocked(p, now)
 		}
 	}
+}
+
+// armLocked makes the stream's timer fire by at; s.mu is held. One timer
+// serves every reader of the stream.
+func (s *stream) armLocked(at time.Time) {
+	if !s.flushAt.IsZero() && !at.Before(s.flushAt) {
+		return
+	}
+	s.flushAt = at
+	if s.timer == nil {
+		s.timer = time.AfterFunc(time.Until(at), s.expire)
+	} else {
+		s.timer.Reset(time.Until(at))
+	}
+}
+
+// expire flushes the readers whose merged batch waited long enough, and
+// re-arms the timer for the others.
+func (s *stream) expire() {
+	var due []*Reader
+	s.mu.Lock()
+	s.flushAt = time.Time{}
+	now := time.Now()
+	for _, r := range s.readers {
+		if flush, at := r.expireLocked(now); flush {
+			due = append(due, r)
+		} else if !at.IsZero() {
+			s.armLocked(at)
+		}
+	}
+	s.mu.Unlock()
+	flushAll(due)
+}
+
+// flushChunk is how many due readers make it worth a helper goroutine.
+const flushChunk = 64
+
+// flushAll calls the writers of due readers (which never wait for a
+// socket): on the caller's goroutine and, for a large fan-out, on one
+// helper per spare CPU, so that a stream's writes are not bound to one
+// core. It returns when they all have.
+func flushAll(due []*Reader) {
+	helpers := min(runtime.GOMAXPROCS(0)-1, len(due)/flushChunk-1)
+	if helpers <= 0 {
+		for _, r := range due {
+			r.flush()
+		}
+		return
+	}
+	per := (len(due) + helpers) / (helpers + 1)
+	var wg sync.WaitGroup
+	for i := 1; i <= helpers; i++ {
+		part := due[min(i*per, len(due)):min((i+1)*per, len(due))]
+		wg.Go(func() {
+			for _, r := range part {
+				r.flush()
+			}
+		})
+	}
+	for _, r := range due[:per] {
+		r.flush()
+	}
+	wg.Wait()
 }
 
 // correct maps a publisher timestamp to the stream's timeline.
@@ -100,8 +169,10 @@ func (s *stream) correct(ts uint32) uint32 {
 type Publisher struct {
 	s      *stream
 	client media.ClientID
-	// msg is reused to encode each message.
+	// msg is reused to encode each message; due collects the readers to
+	// flush.
 	msg chunk.Message
+	due []*Reader
 }
 
 // StreamID returns the id of the published stream.
@@ -111,10 +182,27 @@ func (p *Publisher) StreamID() media.StreamID { return p.s.id }
 // connection adds the bytes it reads.
 func (p *Publisher) Counters() *media.StreamCounters { return &p.s.counters }
 
-// Write ingests one message from the publisher: audio, video and data
-// messages are fanned out; other types are ignored. The message is not
-// retained.
+// Write ingests one message from the publisher and flushes the readers
+// it made due: Queue, then Flush.
 func (p *Publisher) Write(m *chunk.Message) {
+	p.Queue(m)
+	p.Flush()
+}
+
+// Flush hands the readers that queued messages made due to their writers.
+// A publisher that Queues what arrives together and Flushes before it
+// waits for more sends a burst to each reader in one write, without
+// delaying anything.
+func (p *Publisher) Flush() {
+	flushAll(p.due)
+	clear(p.due)
+	p.due = p.due[:0]
+}
+
+// Queue ingests one message from the publisher: audio, video and data
+// messages are fanned out; other types are ignored. The readers it makes
+// due wait for Flush (or Close). The message is not retained.
+func (p *Publisher) Queue(m *chunk.Message) {
 	payload, typ := m.Payload, m.Type
 	pkt := &Packet{Type: typ}
 	var video codec.Video
@@ -149,9 +237,10 @@ func (p *Publisher) Write(m *chunk.Message) {
 	}
 
 	s := p.s
+	now := time.Now()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.publisher != p {
+		s.mu.Unlock()
 		return
 	}
 	switch {
@@ -168,10 +257,13 @@ func (p *Publisher) Write(m *chunk.Message) {
 	// Fan out before updating the caches: a reader that overflows now is
 	// re-primed with the headers in force before this packet.
 	for _, r := range s.readers {
-		r.push(pkt)
+		if r.push(pkt, now) {
+			p.due = append(p.due, r)
+		}
 	}
 	s.cacheLocked(pkt, typ)
 	s.updateCodecsLocked(typ, video, audio)
+	s.mu.Unlock()
 }
 
 // cacheLocked keeps headers and the GOP for readers to come.
@@ -246,25 +338,36 @@ func metadata(payload []byte) ([]byte, bool) {
 	return payload, name == "onMetaData"
 }
 
-// Close ends the publication: readers are told and stay attached for a
-// re-publish; the stream closes if it has no readers. Close is idempotent.
+// Close flushes, then ends the publication: readers are told and stay
+// attached for a re-publish; the stream closes if it has no readers. Close
+// is idempotent.
 func (p *Publisher) Close() {
+	p.Flush()
+	flushAll(p.close())
+}
+
+// close ends the publication and returns the readers to flush.
+func (p *Publisher) close() (due []*Reader) {
 	s, h := p.s, p.s.hub
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.publisher != p {
-		return
+		return nil
 	}
 	s.publisher = nil
 	s.meta, s.videoSH, s.audioSH = nil, nil, nil
 	clear(s.gop)
 	s.gop, s.gopOverflow = s.gop[:0], false
 	s.video, s.audio, s.hasVideo = nil, nil, false
+	now := time.Now()
 	for _, r := range s.readers {
-		r.push(unpublished)
+		if r.push(unpublished, now) {
+			due = append(due, r)
+		}
 	}
 	h.reg.StopPublish(s.id)
 	h.releaseLocked(s)
+	return due
 }

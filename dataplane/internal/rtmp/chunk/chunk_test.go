@@ -16,6 +16,9 @@ func readAll(t *testing.T, b []byte, cfg ReaderConfig) ([]Message, error) {
 		m, err := r.ReadMessage()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
+				if r.Received() != uint64(len(b)) {
+					t.Fatalf("received %d of %d bytes", r.Received(), len(b))
+				}
 				return out, nil
 			}
 			return out, err

@@ -109,6 +109,9 @@ func (r *Reader) AckDue() (seq uint32, due bool) {
 	return uint32(r.received), true
 }
 
+// Received returns how many bytes of the chunk stream were consumed.
+func (r *Reader) Received() uint64 { return r.received }
+
 func (r *Reader) read(p []byte) error {
 	n, err := io.ReadFull(r.br, p)
 	r.received += uint64(n)

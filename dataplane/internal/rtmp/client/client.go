@@ -345,6 +345,10 @@ func (c *Conn) flushLocked() error {
 	return nil
 }
 
+// BytesReceived returns how many bytes of chunk stream were read since
+// the handshake. Call it from the goroutine that reads.
+func (c *Conn) BytesReceived() uint64 { return c.cr.Received() }
+
 // SetReadBuffer sets the socket's receive buffer (load tests shrink it).
 func (c *Conn) SetReadBuffer(bytes int) error {
 	if tc, ok := c.nc.(*net.TCPConn); ok {

@@ -83,6 +83,9 @@ func TestAPublisherAndAPlayerExchangeMessages(t *testing.T) {
 			t.Fatalf("got ts %d, %d bytes", got.Timestamp, len(got.Payload))
 		}
 	}
+	if n := player.BytesReceived(); n < 20000 {
+		t.Fatalf("%d bytes received", n)
+	}
 }
 
 func TestPublishingABusyStreamIsAStatusError(t *testing.T) {

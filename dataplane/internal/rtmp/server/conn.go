@@ -18,6 +18,11 @@ import (
 	"tidecast.dev/dataplane/internal/rtmp/handshake"
 )
 
+// readBufferSize is each connection's chunk read buffer. Players only send
+// a few small messages; a publisher's large chunks bypass the buffer
+// (bufio reads them straight into the message).
+const readBufferSize = 4 << 10
+
 // What the server announces after connect, as SRS does.
 const (
 	windowAckSize = 2500000
@@ -26,8 +31,8 @@ const (
 )
 
 // conn is one RTMP connection. Its goroutine (serve) reads and answers
-// commands; a playing connection adds a writer goroutine (writeLoop) that
-// it joins when the play ends.
+// commands; a playing connection's media is written by its player (see
+// player), whose writers endSession joins.
 type conn struct {
 	srv         *Server
 	nc          net.Conn
@@ -41,8 +46,13 @@ type conn struct {
 	in countingReader
 	cr *chunk.Reader
 
-	// wmu serialises writes from the two goroutines.
+	// nb reads and writes without waiting. wmu serialises writes (replies
+	// from serve, media from the player) and guards nb's write side and
+	// deadlineSet.
+	nb  *nbConn
 	wmu sync.Mutex
+	// deadlineSet is when the write deadline was last pushed.
+	deadlineSet time.Time
 	// sendStream receives the bytes sent while playing.
 	sendStream atomic.Pointer[media.StreamCounters]
 
@@ -61,40 +71,44 @@ type conn struct {
 	registered     bool
 }
 
-// player is a playing session: the hub reader and its writer goroutine.
-type player struct {
-	r    *hub.Reader
-	done chan struct{}
-	// notice is the encoded NetStream.Play.UnpublishNotify.
-	notice []byte
-	// nb and iov are the writer's writev state, kept here so that
-	// writing allocates nothing.
-	nb  net.Buffers
-	iov [][]byte
-}
-
 // countingReader counts what the connection reads and, while idle is
-// set, pushes the read deadline before every read.
+// set, pushes the read deadline before every read. While publishing, it
+// flushes the players before the connection waits for more: messages
+// that arrive together then go out together, and none waits.
 type countingReader struct {
 	nc       net.Conn
+	nb       *nbConn
 	idle     time.Duration
 	counters *media.Counters
-	// stream receives the bytes read while publishing.
+	// stream receives the bytes read while publishing; flush hands the
+	// players what is due.
 	stream *media.StreamCounters
+	flush  func()
 }
 
 func (r *countingReader) Read(p []byte) (int, error) {
+	if r.flush != nil {
+		if n, ok := r.nb.readNow(p); ok {
+			r.count(n)
+			return n, nil
+		}
+		r.flush()
+	}
 	if r.idle > 0 {
 		if err := r.nc.SetReadDeadline(time.Now().Add(r.idle)); err != nil {
 			return 0, err
 		}
 	}
 	n, err := r.nc.Read(p)
+	r.count(n)
+	return n, err
+}
+
+func (r *countingReader) count(n int) {
 	r.counters.RecvBytes.Add(uint64(n))
 	if r.stream != nil {
 		r.stream.RecvBytes.Add(uint64(n))
 	}
-	return n, err
 }
 
 func newConn(s *Server, nc net.Conn, st *Settings) *conn {
@@ -112,8 +126,9 @@ func newConn(s *Server, nc net.Conn, st *Settings) *conn {
 		limits:      st.Limits,
 		connectedAt: time.Now(),
 		outChunk:    chunk.DefaultChunkSize,
+		nb:          newNBConn(nc),
 	}
-	c.in = countingReader{nc: nc, counters: &c.counters}
+	c.in = countingReader{nc: nc, nb: c.nb, counters: &c.counters}
 	return c
 }
 
@@ -125,12 +140,25 @@ func (c *conn) kick() { c.nc.Close() }
 func (c *conn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if err := c.nc.SetWriteDeadline(time.Now().Add(c.limits.WriteTimeout)); err != nil {
+	if err := c.armWriteDeadline(); err != nil {
 		return 0, err
 	}
 	n, err := c.nc.Write(p)
 	c.countSent(int64(n))
 	return n, err
+}
+
+// armWriteDeadline keeps the write deadline between half WriteTimeout and
+// WriteTimeout ahead of any write, pushing it at most every half
+// WriteTimeout rather than before each write (which costs a timer update
+// each); wmu is held.
+func (c *conn) armWriteDeadline() error {
+	now := time.Now()
+	if now.Sub(c.deadlineSet) < c.limits.WriteTimeout/2 {
+		return nil
+	}
+	c.deadlineSet = now
+	return c.nc.SetWriteDeadline(now.Add(c.limits.WriteTimeout))
 }
 
 func (c *conn) countSent(n int64) {
@@ -177,7 +205,9 @@ func (c *conn) run() error {
 	if err := c.nc.SetReadDeadline(time.Now().Add(c.limits.ConnectTimeout)); err != nil {
 		return err
 	}
-	c.cr = chunk.NewReader(&c.in, chunk.ReaderConfig{MaxChunkSize: c.limits.MaxChunkSize, MaxMessageSize: c.limits.MaxMessageSize})
+	c.cr = chunk.NewReader(&c.in, chunk.ReaderConfig{
+		MaxChunkSize: c.limits.MaxChunkSize, MaxMessageSize: c.limits.MaxMessageSize, BufferSize: readBufferSize,
+	})
 	for {
 		m, err := c.cr.ReadMessage()
 		if err != nil {
@@ -201,7 +231,7 @@ func (c *conn) handle(m *chunk.Message) error {
 		return c.command(m)
 	case chunk.TypeAudio, chunk.TypeVideo, chunk.TypeDataAMF0, chunk.TypeDataAMF3:
 		if c.publisher != nil {
-			c.publisher.Write(m)
+			c.publisher.Queue(m) // flushed by c.in
 		}
 	case chunk.TypeUserControl:
 		if ev, data, ok := chunk.ParseUserControl(m.Payload); ok && ev == chunk.EventPingRequest {
@@ -339,7 +369,7 @@ func (c *conn) onPublish(name string) error {
 		return c.refuse("NetStream.Publish.BadName", fmt.Errorf("publish %s: %w", key, err))
 	}
 	c.publisher = pub
-	c.in.stream = pub.Counters()
+	c.in.stream, c.in.flush = pub.Counters(), pub.Flush
 	typ := media.FlashPublish
 	if c.fmle {
 		typ = media.FMLEPublish
@@ -370,7 +400,11 @@ func (c *conn) onPlay(name string) error {
 	if err != nil {
 		return c.refuse("NetStream.Play.StreamNotFound", err)
 	}
-	r := c.srv.hub.Subscribe(key, stripQuery(c.tcURL), hub.ReaderOptions{MWLatency: vs.MWLatency, Stalled: c.kick})
+	p := &player{c: c}
+	// The new reader is ours until p.write takes its first batches, after
+	// the replies.
+	r := c.srv.hub.Subscribe(key, stripQuery(c.tcURL), hub.ReaderOptions{MWLatency: vs.MWLatency, Flush: p.write, Stalled: c.kick})
+	p.r = r
 	c.register(media.RTMPPlay, key, name, r.StreamID())
 	c.log.Info("playing", "stream", key.String(), "mw_latency", vs.MWLatency)
 
@@ -389,12 +423,12 @@ func (c *conn) onPlay(name string) error {
 	c.appendData("|RtmpSampleAccess", false, false)
 	c.appendData("onStatus", amf0.Object{{Key: "code", Value: "NetStream.Data.Start"}})
 	if err := c.flush(); err != nil {
+		r.Abort()
 		r.Close()
 		c.endSession()
 		return err
 	}
 
-	p := &player{r: r, done: make(chan struct{})}
 	c.appendCommand(chunk.CSIDStream, hub.MessageStreamID, "onStatus", 0.0, nil,
 		status("status", "NetStream.Play.UnpublishNotify", "The stream is unpublished."))
 	p.notice, c.wbuf = c.wbuf, nil
@@ -402,52 +436,8 @@ func (c *conn) onPlay(name string) error {
 	c.sendStream.Store(r.Counters())
 	// A player need not send anything: only a closed socket ends it.
 	c.in.idle = 0
-	if err := c.nc.SetReadDeadline(time.Time{}); err != nil {
-		return err
-	}
-	go c.writeLoop(p)
-	return nil
-}
-
-// writeLoop writes the player's batches, each with one writev.
-func (c *conn) writeLoop(p *player) {
-	defer close(p.done)
-	var pkts []*hub.Packet
-	var err error
-	for {
-		if pkts, err = p.r.Next(pkts); err != nil {
-			if errors.Is(err, hub.ErrStalled) {
-				c.log.Warn("player stalled: disconnected")
-			}
-			return
-		}
-		p.iov = p.iov[:0]
-		for _, pk := range pkts {
-			if pk.Kind == hub.KindUnpublished {
-				p.iov = append(p.iov, p.notice)
-			} else {
-				p.iov = append(p.iov, pk.Wire)
-			}
-		}
-		err = c.writev(p)
-		clear(pkts)
-		if err != nil {
-			c.log.Debug("player write", "err", err)
-			c.kick()
-			return
-		}
-	}
-}
-
-func (c *conn) writev(p *player) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if err := c.nc.SetWriteDeadline(time.Now().Add(c.limits.WriteTimeout)); err != nil {
-		return err
-	}
-	p.nb = p.iov
-	n, err := p.nb.WriteTo(c.nc)
-	c.countSent(n)
+	err = c.nc.SetReadDeadline(time.Time{})
+	p.write() // the first batches, and the reader is let go in any case
 	return err
 }
 
@@ -473,11 +463,12 @@ func (c *conn) register(t media.ClientType, key media.StreamKey, name string, si
 func (c *conn) endSession() {
 	if c.publisher != nil {
 		c.publisher.Close()
-		c.publisher, c.in.stream = nil, nil
+		c.publisher, c.in.stream, c.in.flush = nil, nil, nil
 	}
 	if p := c.player; p != nil {
 		p.r.Close()
-		<-p.done
+		<-p.r.Released()
+		p.wg.Wait()
 		c.player = nil
 		c.sendStream.Store(nil)
 		c.in.idle = c.limits.IdleTimeout

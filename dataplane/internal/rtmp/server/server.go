@@ -2,9 +2,10 @@
 // machine (handshake, connect, publish/play commands) and the glue between
 // connections, the stream hub and the stats registry.
 //
-// Goroutines: one acceptor per listener and one per connection, plus one
-// writer per playing connection, owned by its connection. All are joined
-// by Close (or by Run returning).
+// Goroutines: one acceptor per listener and one per connection. Players'
+// media is written by the goroutine that makes it due (see player), plus,
+// while a player's socket is full, a writer owned by its connection. All
+// are joined by Close (or by Run returning).
 package server
 
 import (

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"math"
+	"sync/atomic"
+
+	"tidecast.dev/dataplane/internal/codec"
+	"tidecast.dev/dataplane/internal/rtmp/chunk"
+	"tidecast.dev/dataplane/internal/rtmp/client"
+)
+
+// A player's states.
+const (
+	dialing int32 = iota
+	playing
+	failed       // never got to play
+	disconnected // lost while playing, before the end
+	stopped      // closed by us at the end
+)
+
+// player is one RTMP player. Its goroutine writes the counters; the
+// sampler reads them.
+type player struct {
+	state                   atomic.Int32
+	bytes, video, audio     atomic.Uint64
+	dropped, unpublications atomic.Uint64
+	err                     atomic.Pointer[string]
+
+	// Owned by the goroutine: the last video frame's timestamp.
+	lastVideo uint32
+	haveLast  bool
+}
+
+// counts is a player's counters at one instant.
+type counts struct{ bytes, video, audio, dropped uint64 }
+
+func (p *player) counts() counts {
+	return counts{p.bytes.Load(), p.video.Load(), p.audio.Load(), p.dropped.Load()}
+}
+
+func (p *player) fail(state int32, err error) {
+	s := err.Error()
+	p.err.Store(&s)
+	p.state.Store(state)
+}
+
+// run connects, plays and reads until ctx ends. ready is called once the
+// player plays or has failed. stopping tells an expected close from a
+// disconnection.
+func (p *player) run(ctx context.Context, cfg *loadConfig, ready func(), stopping *atomic.Bool) {
+	dctx, cancel := context.WithTimeout(ctx, cfg.connectTimeout)
+	c, err := client.Dial(dctx, cfg.url)
+	if err == nil {
+		if err = c.Play(dctx, cfg.name); err != nil {
+			c.Close()
+		}
+	}
+	cancel()
+	if err != nil {
+		p.fail(failed, err)
+		ready()
+		return
+	}
+	p.state.Store(playing)
+	ready()
+	defer context.AfterFunc(ctx, func() { c.Close() })()
+	defer c.Close()
+
+	interval := 1000 / cfg.fps // ms
+	for {
+		m, err := c.ReadMessage()
+		if err != nil {
+			if stopping.Load() || ctx.Err() != nil {
+				p.state.Store(stopped)
+			} else {
+				p.fail(disconnected, err)
+			}
+			return
+		}
+		p.bytes.Store(c.BytesReceived())
+		switch {
+		case m.Type == chunk.TypeVideo:
+			p.onVideo(m.Timestamp, m.Payload, interval)
+		case m.Type == chunk.TypeAudio:
+			if !codec.ParseAudio(m.Payload).SequenceHeader {
+				p.audio.Add(1)
+			}
+		case m.Status == "NetStream.Play.UnpublishNotify":
+			p.unpublications.Add(1)
+			p.haveLast = false // a new publisher may resume anywhere
+		}
+	}
+}
+
+// onVideo counts a video frame, and the frames missing before it: a
+// timestamp step of more than 1.5 frame intervals means
+// round(step/interval) - 1 frames were dropped on the way.
+func (p *player) onVideo(ts uint32, body []byte, interval float64) {
+	if !codec.ParseVideo(body).Frame {
+		return
+	}
+	p.video.Add(1)
+	if p.haveLast {
+		if step := float64(int32(ts - p.lastVideo)); step > 1.5*interval {
+			p.dropped.Add(uint64(math.Round(step/interval)) - 1)
+		}
+	}
+	p.lastVideo, p.haveLast = ts, true
+}
+
+// errString returns the player's error, if any.
+func (p *player) errString() string {
+	if s := p.err.Load(); s != nil {
+		return *s
+	}
+	return ""
+}

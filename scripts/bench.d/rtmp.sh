@@ -1,0 +1,213 @@
+# RTMP fan-out: the hub's fan-out (Go benchmarks), then the issue "RTMP
+# fan-out benchmark"'s figures against the real binaries (bin/, built by
+# make bench) on loopback ports they pick themselves: one control plane,
+# one data plane, a publisher replaying a pre-encoded FLV in real time
+# (rtmpload -publish: nothing is encoded at bench time) and rtmpload's
+# players in a process of their own. rtmpload also reads the data plane's
+# /proc figures and the API over the measured window (10 s of warm-up, then
+# 30 s). Configurations: merged writes (mw_latency 350, SRS's default) and
+# realtime with 200 players at 2.6 Mbit/s, merged writes with 1,000 at
+# 0.5 Mbit/s. The 200-player ones also run against rtmpload's reference
+# server (the least a server can do: one writev per message or batch,
+# nothing else), so that each CPU figure has a reference measured in the
+# same round. Each runs RTMP_RUNS times (3), interleaved, each time on fresh
+# processes; the table shows medians. Sourced by scripts/bench.sh, which
+# provides row and gobench. RTMP_QUICK=1 runs one short, small round, to
+# check the suite.
+gobench dataplane ./internal/hub/ FanOut
+
+rtmp_suite() (
+	set -euo pipefail
+	local dir pids=() quick=${RTMP_QUICK:-} runs=${RTMP_RUNS:-3}
+	dir=$(mktemp -d)
+	cleanup() {
+		local p
+		for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+		wait 2>/dev/null || true
+		rm -rf "$dir"
+	}
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+
+	local load=$dir/rtmpload
+	go build -o "$load" ./dataplane/cmd/rtmpload
+
+	# flv VIDEO_KBPS AUDIO_KBPS: prints the path of a 20 s 640x360 30 fps
+	# H.264 (CBR, 2 s GOP) + AAC file, encoded once into the cache.
+	local cache=${XDG_CACHE_HOME:-$HOME/.cache}/tidecast-bench
+	mkdir -p "$cache"
+	flv() {
+		local f=$cache/rtmp-$1k-$2k.flv
+		if [[ ! -s $f ]]; then
+			echo "== encoding $f" >&2
+			ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc=size=640x360:rate=30 -f lavfi -i sine -t 20 \
+				-c:v libx264 -preset veryfast -tune zerolatency -g 60 -pix_fmt yuv420p \
+				-b:v "$1k" -minrate "$1k" -maxrate "$1k" -bufsize "$1k" -x264-params nal-hrd=cbr \
+				-c:a aac -b:a "$2k" -f flv "$f.tmp"
+			mv "$f.tmp" "$f"
+		fi
+		echo "$f"
+	}
+
+	# await_log FILE REGEX: prints the first group of the first matching
+	# line, waiting up to 10 s for it.
+	await_log() {
+		local i v
+		for ((i = 0; i < 200; i++)); do
+			v=$(sed -nE "s/.*$2.*/\1/p" "$1" | head -n1)
+			if [[ -n $v ]]; then
+				echo "$v"
+				return
+			fi
+			sleep 0.05
+		done
+		echo "no line matching $2 in $1:" >&2
+		cat "$1" >&2
+		return 1
+	}
+
+	# await_stream API: waits up to 10 s for /live/bench to be published
+	# with its video known (so its GOP cache has started).
+	await_stream() {
+		local i
+		for ((i = 0; i < 200; i++)); do
+			if curl -fsS "http://$1/api/v1/streams/" 2>/dev/null |
+				jq -e '.streams[] | select(.url == "/live/bench" and .publish.active and .video != null)' >/dev/null; then
+				return
+			fi
+			sleep 0.05
+		done
+		echo "the stream was not published within 10 s" >&2
+		return 1
+	}
+
+	local warmup=10s duration=40s
+	if [[ -n $quick ]]; then runs=1 warmup=3s duration=8s; fi
+	# The recorded commands show the addresses as placeholders: they change
+	# with every run.
+	local shown="rtmpload -url rtmp://<rtmp>/live/bench -players %s -warmup $warmup -duration $duration -watch-pid <dataplane> -api http://<api>"
+	local shown_ref="rtmpload -reference 127.0.0.1:0 -publish <flv> -mw %s; rtmpload -url rtmp://<reference>/live/bench -players %s -warmup $warmup -duration $duration -watch-pid <reference>"
+
+	# players OUT ARGS...: runs rtmpload's players; the report goes to OUT,
+	# its exit status to OUT.status.
+	players() {
+		local out=$1 status=0
+		shift
+		"$load" -warmup "$warmup" -duration "$duration" "$@" >"$out" || status=$?
+		echo "$status" >"$out.status"
+	}
+
+	# one_run VHOST_BODY PLAYERS FLV OUT: a fresh control plane, data plane
+	# and publisher, then the players.
+	one_run() {
+		local vhost=$1 n=$2 file=$3 out=$4 cp dp pub api fleet rtmp
+		cat >"$dir/cp.conf" <<-CONF
+			listen 127.0.0.1:0;
+			max_connections 3000;
+			daemon off;
+			srs_log_tank console;
+			pid $dir/cp.pid;
+			http_api { enabled on; listen 127.0.0.1:0; }
+			fleet { listen 127.0.0.1:0; token rtmpbench; }
+			vhost __defaultVhost__ { $vhost }
+		CONF
+		bin/controlplane -c "$dir/cp.conf" >"$dir/cp.log" 2>&1 &
+		cp=$!
+		pids+=("$cp")
+		fleet=$(await_log "$dir/cp.log" 'msg="fleet endpoint listening" addr=([^ ]+)')
+		api=$(await_log "$dir/cp.log" 'msg="http api listening" addr=([^ ]+)')
+		bin/dataplane -node-id rtmpbench -control-plane "$fleet" -token rtmpbench \
+			-rtmp-listen 127.0.0.1:0 >"$dir/dp.log" 2>&1 &
+		dp=$!
+		pids+=("$dp")
+		rtmp=$(await_log "$dir/dp.log" 'msg=listening component=rtmp addr=([^ ]+)')
+		await_log "$dir/dp.log" 'msg="(applied control-plane config)"' >/dev/null
+		"$load" -publish "$file" -url "rtmp://$rtmp/live/bench" -duration 600s >/dev/null 2>"$dir/pub.log" &
+		pub=$!
+		pids+=("$pub")
+		await_stream "$api"
+		echo "== $(printf "$shown" "$n") # vhost __defaultVhost__ { $vhost }" >&2
+		players "$out" -url "rtmp://$rtmp/live/bench" -players "$n" -watch-pid "$dp" -api "http://$api"
+		kill "$pub" "$dp" "$cp" 2>/dev/null || true
+		wait "$pub" "$dp" "$cp" 2>/dev/null || true
+		pids=()
+	}
+
+	# reference_run MW PLAYERS FLV OUT: the reference server, then the
+	# players.
+	reference_run() {
+		local mw=$1 n=$2 file=$3 out=$4 ref addr
+		"$load" -reference 127.0.0.1:0 -publish "$file" -mw "$mw" -duration 600s 2>"$dir/ref.log" &
+		ref=$!
+		pids+=("$ref")
+		addr=$(await_log "$dir/ref.log" 'reference listening addr=([^ ]+)')
+		echo "== $(printf "$shown_ref" "$mw" "$n")" >&2
+		players "$out" -url "rtmp://$addr/live/bench" -players "$n" -watch-pid "$ref"
+		kill "$ref" 2>/dev/null || true
+		wait "$ref" 2>/dev/null || true
+		pids=()
+	}
+
+	local merged='play { mw_latency 350; gop_cache on; }'
+	local realtime='min_latency on; play { mw_latency 0; gop_cache on; }'
+	local hi lo big=1000
+	hi=$(flv 2500 128)
+	lo=$(flv 450 48)
+	if [[ -n $quick ]]; then big=100; fi
+	local r
+	for ((r = 1; r <= runs; r++)); do
+		one_run "$merged" 200 "$hi" "$dir/merged.$r.json"
+		reference_run 350ms 200 "$hi" "$dir/merged-ref.$r.json"
+		one_run "$realtime" 200 "$hi" "$dir/realtime.$r.json"
+		reference_run 0 200 "$hi" "$dir/realtime-ref.$r.json"
+		one_run "$merged" "$big" "$lo" "$dir/big.$r.json"
+	done
+
+	# median: the median of the numbers on stdin.
+	median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+	# each JQ_EXPR NAME: the figure of every run of NAME, one per line.
+	each() { local f; for f in "$dir/$2".*.json; do jq -r "$1" "$f"; done; }
+	# med JQ_EXPR NAME and all JQ_EXPR NAME: the median, and every run.
+	med() { each "$1" "$2" | median; }
+	all() { each "$1" "$2" | paste -sd' '; }
+	# ratio NAME: the median over runs of our CPU per Mbit/s over the
+	# reference's in the same round.
+	ratio() {
+		local i
+		for ((i = 1; i <= runs; i++)); do
+			jq -rn --slurpfile a "$dir/$1.$i.json" --slurpfile b "$dir/$1-ref.$i.json" \
+				'$a[0].server.cpu_percent_per_mbps / $b[0].server.cpu_percent_per_mbps'
+		done | median | xargs printf '%.2f'
+	}
+
+	# report NAME LABEL PLAYERS VHOST_BODY CPU_TARGET [MW]: the rows of a
+	# configuration; with MW, also the reference's figure and our ratio.
+	report() {
+		local name=$1 label=$2 n=$3 vhost=$4 target=${5:+; target <= $5} mw=${6:-} cmd failed ref=""
+		cmd="scripts/bench.sh rtmp: $(printf "$shown" "$n"); vhost __defaultVhost__ { $vhost }"
+		if [[ -n $mw ]]; then
+			ref="; reference server $(med .server.cpu_percent_per_mbps "$name-ref"), ours/reference x$(ratio "$name")"
+			cmd+="; reference: $(printf "$shown_ref" "$mw" "$n")"
+		fi
+		row "rtmp $label CPU per Mbit/s" \
+			"$(med .server.cpu_percent_per_mbps "$name") % of a core (runs: $(all .server.cpu_percent_per_mbps "$name"); $(med .server.cpu_percent "$name") % at $(med .window.mbps "$name") Mbit/s$ref$target)" "$cmd"
+		row "rtmp $label RSS per player" \
+			"$(med .server.rss_kb_per_player "$name") KiB (runs: $(all .server.rss_kb_per_player "$name"); target <= 48)" "$cmd"
+		row "rtmp $label goroutines per player" \
+			"$(med .server.goroutines_per_player "$name") (runs: $(all .server.goroutines_per_player "$name"))" "$cmd"
+		row "rtmp $label frames dropped" \
+			"$(all .window.dropped_frames "$name") (per run; players connected: $(all '"\(.connected)/\(.players)"' "$name"), disconnected: $(all .disconnected "$name"))" "$cmd"
+		row "rtmp $label API send_30s error" \
+			"stream $(med .server.api.stream_error_percent "$name") %, players median $(med .server.api.client_error_percent_median "$name") % / worst $(med .server.api.client_error_percent_max "$name") % (target <= 5 %)" "$cmd"
+		failed=$(cat "$dir/$name".*.json.status "$dir/$name"-ref.*.json.status 2>/dev/null | grep -cv '^0$' || true)
+		if ((failed > 0)); then
+			row "rtmp $label checks" "FAILED in $failed runs (players failed or were disconnected; see the log above)" "$cmd"
+		fi
+	}
+	report merged "merged writes, 200 players, 2.6 Mbit/s" 200 "$merged" 0.008 350ms
+	report realtime "realtime, 200 players, 2.6 Mbit/s" 200 "$realtime" 0.016 0
+	# No target: this one shows how the cost grows with players at a lower
+	# bitrate (smaller writes).
+	report big "merged writes, $big players, 0.5 Mbit/s" "$big" "$merged" ""
+)
+rtmp_suite
