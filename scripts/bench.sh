@@ -23,6 +23,41 @@ gobench() {
 	done < <(cd "$module" && go test -run='^$' -bench="$pattern" -benchmem -count=1 "$pkg" | grep '^Benchmark')
 }
 
+# flv VIDEO_KBPS AUDIO_KBPS: prints the path of a 20 s 640x360 30 fps
+# H.264 (CBR, 2 s GOP) + AAC file, encoded once into the cache, which
+# publishers replay without encoding.
+flv() {
+	local cache=${XDG_CACHE_HOME:-$HOME/.cache}/tidecast-bench
+	local f=$cache/rtmp-$1k-$2k.flv
+	mkdir -p "$cache"
+	if [[ ! -s $f ]]; then
+		echo "== encoding $f" >&2
+		ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc=size=640x360:rate=30 -f lavfi -i sine -t 20 \
+			-c:v libx264 -preset veryfast -tune zerolatency -g 60 -pix_fmt yuv420p \
+			-b:v "$1k" -minrate "$1k" -maxrate "$1k" -bufsize "$1k" -x264-params nal-hrd=cbr \
+			-c:a aac -b:a "$2k" -f flv "$f.tmp"
+		mv "$f.tmp" "$f"
+	fi
+	echo "$f"
+}
+
+# await_log FILE REGEX: prints the first group of the first matching line
+# of a process's log, waiting up to 10 s for it.
+await_log() {
+	local i v
+	for ((i = 0; i < 200; i++)); do
+		v=$(sed -nE "s/.*$2.*/\1/p" "$1" | head -n1)
+		if [[ -n $v ]]; then
+			echo "$v"
+			return
+		fi
+		sleep 0.05
+	done
+	echo "no line matching $2 in $1:" >&2
+	cat "$1" >&2
+	return 1
+}
+
 suites=("$@")
 if ((${#suites[@]} == 0)); then
 	for f in scripts/bench.d/*.sh; do suites+=("$(basename "$f" .sh)"); done

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net"
 	"slices"
 	"testing"
 	"time"
@@ -80,5 +81,21 @@ func TestAWorkerWithAWrongTokenIsRefused(t *testing.T) {
 	w.waitLog(regexpUnauthenticated, 5*time.Second)
 	if nodes := listedWorkers(t, cp.api); len(nodes) != 0 {
 		t.Fatalf("workers = %v, want none", nodes)
+	}
+}
+
+func TestTheControlPlaneStopsPromptlyWithAWorkerAndAConnectionThatSentNothing(t *testing.T) {
+	cp := startControlPlane(t, confWith(""))
+	startDataPlane(t, "worker-1", cp.fleet)
+	eventually(t, 5*time.Second, "worker listed", func() bool { return len(listedWorkers(t, cp.api)) == 1 })
+	silent, err := net.Dial("tcp", cp.api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	start := time.Now()
+	cp.stop()
+	if took := time.Since(start); took > 4*time.Second {
+		t.Fatalf("stopped %v after SIGTERM, want within 4 s", took)
 	}
 }

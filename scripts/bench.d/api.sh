@@ -39,41 +39,6 @@ api_suite() (
 	go build -o "$load" ./dataplane/cmd/rtmpload
 	go build -o "$tool" ./controlplane/cmd/apibench
 
-	# flv: prints the path of a 20 s 640x360 30 fps H.264 (2500 kbit/s CBR,
-	# 2 s GOP) + AAC 128 kbit/s file, encoded once into the cache (the same
-	# file as the rtmp suite's).
-	flv() {
-		local cache=${XDG_CACHE_HOME:-$HOME/.cache}/tidecast-bench
-		local f=$cache/rtmp-2500k-128k.flv
-		mkdir -p "$cache"
-		if [[ ! -s $f ]]; then
-			echo "== encoding $f" >&2
-			ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc=size=640x360:rate=30 -f lavfi -i sine -t 20 \
-				-c:v libx264 -preset veryfast -tune zerolatency -g 60 -pix_fmt yuv420p \
-				-b:v 2500k -minrate 2500k -maxrate 2500k -bufsize 2500k -x264-params nal-hrd=cbr \
-				-c:a aac -b:a 128k -f flv "$f.tmp"
-			mv "$f.tmp" "$f"
-		fi
-		echo "$f"
-	}
-
-	# await_log FILE REGEX: prints the first group of the first matching
-	# line, waiting up to 10 s for it.
-	await_log() {
-		local i v
-		for ((i = 0; i < 200; i++)); do
-			v=$(sed -nE "s/.*$2.*/\1/p" "$1" | head -n1)
-			if [[ -n $v ]]; then
-				echo "$v"
-				return
-			fi
-			sleep 0.05
-		done
-		echo "no line matching $2 in $1:" >&2
-		cat "$1" >&2
-		return 1
-	}
-
 	# await_clients API N [HEADER]: waits up to 30 s for the API to count N
 	# clients.
 	await_clients() {
@@ -137,7 +102,7 @@ api_suite() (
 	pids+=("$!")
 	rtmp=$(await_log "$dir/dp.log" 'msg=listening component=rtmp addr=([^ ]+)')
 	await_log "$dir/dp.log" 'msg="(applied control-plane config)"' >/dev/null
-	"$load" -publish "$(flv)" -url "rtmp://$rtmp/live/bench" -duration 0 >/dev/null 2>"$dir/pub.log" &
+	"$load" -publish "$(flv 2500 128)" -url "rtmp://$rtmp/live/bench" -duration 0 >/dev/null 2>"$dir/pub.log" &
 	pids+=("$!")
 	await_clients "$open" 1
 

@@ -47,23 +47,6 @@ fleet_suite() (
 	local fb=$dir/fleetbench
 	go build -o "$fb" ./dataplane/cmd/fleetbench
 
-	# await_log FILE REGEX: prints the first group of the first matching
-	# line, waiting up to 10 s for it.
-	await_log() {
-		local i v
-		for ((i = 0; i < 200; i++)); do
-			v=$(sed -nE "s/.*$2.*/\1/p" "$1" | head -n1)
-			if [[ -n $v ]]; then
-				echo "$v"
-				return
-			fi
-			sleep 0.05
-		done
-		echo "no line matching $2 in $1:" >&2
-		cat "$1" >&2
-		return 1
-	}
-
 	# start_cp NAME: a control plane on loopback ports; sets cp_pid,
 	# cp_api and cp_fleet.
 	start_cp() {

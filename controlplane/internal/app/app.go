@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -307,14 +308,22 @@ func (a *App) Run(ctx context.Context) error {
 	return err
 }
 
-// shutdown stops the API first, then the workers' sessions.
+// shutdown stops the API servers and the workers' sessions together, giving
+// requests in flight a few seconds; a connection that never sent a request
+// does not hold it up longer than that.
 func (a *App) shutdown() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
+	var wg sync.WaitGroup
 	for _, srv := range a.servers {
-		_ = srv.Shutdown(ctx)
+		wg.Go(func() {
+			if srv.Shutdown(ctx) != nil {
+				srv.Close()
+			}
+		})
 	}
-	a.fleet.Stop(ctx)
+	wg.Go(func() { a.fleet.Stop(ctx) })
+	wg.Wait()
 }
 
 // Close releases the listeners of an App whose Run was never called; Run
