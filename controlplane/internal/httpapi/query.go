@@ -25,6 +25,9 @@ func (q query) get(key string) string {
 		} else {
 			pair, rest = rest, ""
 		}
+		if pair == "" { // "a=1&&b=2": an empty pair names nothing
+			continue
+		}
 		k, v, _ := strings.Cut(pair, "=")
 		if unescape(k) == key {
 			value = v
