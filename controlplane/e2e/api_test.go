@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -270,17 +269,7 @@ func clientOfTypeDoc(t *testing.T, api, typ string) clientDoc {
 	return clientDoc{}
 }
 
-// longTests says whether the slow checks run: CI (.ci/run) sets
-// TIDECAST_LONG_TESTS=1.
-func longTests(t *testing.T) {
-	t.Helper()
-	if os.Getenv("TIDECAST_LONG_TESTS") != "1" {
-		t.Skip("takes 40 s: set TIDECAST_LONG_TESTS=1 to run it (CI does, in .ci/run)")
-	}
-}
-
 func TestKbpsMatchTheRealBitrateOfACBRPublisherAfter35Seconds(t *testing.T) {
-	longTests(t)
 	cp := startControlPlane(t, confWith(""))
 	w := startDataPlane(t, "worker-kbps", cp.fleet)
 	url := "rtmp://" + rtmpAddr(t, w) + "/live/cbr"

@@ -116,6 +116,8 @@ func startBrowser(t *testing.T) *browser {
 // exits, so it is retried until gone.
 func removeProfile(t *testing.T, dir string) {
 	deadline := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		err := os.RemoveAll(dir)
 		if _, statErr := os.Stat(dir); err == nil && errors.Is(statErr, fs.ErrNotExist) {
@@ -125,7 +127,7 @@ func removeProfile(t *testing.T, dir string) {
 			t.Errorf("browser profile %s not removed: %v", dir, err)
 			return
 		}
-		time.Sleep(50 * time.Millisecond) // a retry interval, not synchronisation
+		<-tick.C
 	}
 }
 

@@ -119,6 +119,8 @@ func TestAControlPlaneServesAWorkerAndStopsWithoutLeaks(t *testing.T) {
 
 	api := "http://" + a.APIAddr()
 	deadline := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		var doc struct {
 			Clients []struct{ ID string } `json:"clients"`
@@ -130,7 +132,7 @@ func TestAControlPlaneServesAWorkerAndStopsWithoutLeaks(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("client not listed within 5 s: %+v", doc)
 		}
-		time.Sleep(10 * time.Millisecond)
+		<-tick.C
 	}
 	req, _ := http.NewRequest(http.MethodDelete, api+"/api/v1/clients/c1234567", nil)
 	res, err := http.DefaultClient.Do(req)

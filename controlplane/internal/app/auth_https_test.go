@@ -140,6 +140,8 @@ func TestAMissingCertificateFailsStartupClearly(t *testing.T) {
 func waitReload(t *testing.T, a *App, before string) httpapi.ReloadStatus {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		if st := a.LastReload(); st.RID != before {
 			return st
@@ -147,6 +149,6 @@ func waitReload(t *testing.T, a *App, before string) httpapi.ReloadStatus {
 		if time.Now().After(deadline) {
 			t.Fatal("reload did not finish within 5 s")
 		}
-		time.Sleep(5 * time.Millisecond)
+		<-tick.C
 	}
 }

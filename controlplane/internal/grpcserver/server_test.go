@@ -205,11 +205,13 @@ func TestAKickThatTheWorkerNeverAnswersTimesOut(t *testing.T) {
 	_ = s.Send(helloMsg("w1"))
 	_ = s.Send(snapshotMsg(1, "c1"))
 	deadline := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
 	for _, ok := h.reg.View().Client("c1"); !ok; _, ok = h.reg.View().Client("c1") {
 		if time.Now().After(deadline) {
 			t.Fatal("snapshot not applied within 5 s")
 		}
-		time.Sleep(time.Millisecond)
+		<-tick.C
 	}
 	if err := h.srv.Kick(context.Background(), "c1"); fleet.CodeOf(err) != fleet.CodeWorkerTimeout {
 		t.Fatalf("kick: %v, want a timeout (code %d)", err, fleet.CodeWorkerTimeout)

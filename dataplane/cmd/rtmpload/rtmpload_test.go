@@ -129,13 +129,10 @@ func TestPlayersGetEveryFrameOfTheLoopingPublisher(t *testing.T) {
 	go func() {
 		published <- run(pctx, []string{"-url", url, "-publish", writeFLV(t, testStream(t, 1)), "-duration", "0"}, &pubOut, &pubErr)
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(reg.Snapshot().Streams) == 0 || !reg.Snapshot().Streams[0].Publishing {
-		if time.Now().After(deadline) {
-			t.Fatalf("not published within 5 s: %s", pubErr.String())
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval
-	}
+	waitFor(t, "the stream published", func() bool {
+		s := reg.Snapshot().Streams
+		return len(s) > 0 && s[0].Publishing
+	})
 
 	var out, stderr bytes.Buffer
 	args := []string{"-url", url, "-players", "5", "-connect-interval", "1ms", "-duration", "3s", "-warmup", "500ms",
@@ -196,13 +193,7 @@ func TestPlayersGetEveryFrameFromTheReferenceServer(t *testing.T) {
 		served <- run(ctx, []string{"-reference", "127.0.0.1:0", "-publish", writeFLV(t, testStream(t, 1)), "-mw", "100ms", "-duration", "0"}, io.Discard, &log)
 	}()
 	listening := regexp.MustCompile(`reference listening addr=(\S+)`)
-	deadline := time.Now().Add(5 * time.Second)
-	for !listening.MatchString(log.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the reference server did not listen within 5 s: %s", log.String())
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval
-	}
+	waitFor(t, "the reference server listening", func() bool { return listening.MatchString(log.String()) })
 	url := "rtmp://" + listening.FindStringSubmatch(log.String())[1] + "/live/test"
 
 	var out, stderr bytes.Buffer
@@ -238,5 +229,19 @@ func TestTheAPIsRatesAreComparedWithWhatThePlayersReceived(t *testing.T) {
 	// Sorted pairwise: 1980 against 2000 (1 %), 3030 against 3000 (1 %).
 	if a := s.API; a.StreamErrorPercent != 2 || a.ClientErrorPercentMax != 1 || a.Clients != 2 {
 		t.Fatalf("API figures %+v", a)
+	}
+}
+
+// waitFor polls cond every 10 ms for up to 5 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 5 s: %s", what)
+		}
+		<-tick.C
 	}
 }

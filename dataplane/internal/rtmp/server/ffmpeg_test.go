@@ -72,7 +72,7 @@ func TestAPlayerJoiningMidStreamDecodesWithinOneGOP(t *testing.T) {
 	first := ffmpegPlay(t, srv.url("live/gop"))
 	eventually(t, 15*time.Second, "the first player decoding", func() bool { v, _ := first.counts(); return v > 0 })
 	// Join well into the stream, away from a GOP boundary (GOP = 2 s).
-	time.Sleep(2500 * time.Millisecond) // letting the stream run, not synchronising
+	eventually(t, 15*time.Second, "2.5 s of the stream decoded", func() bool { v, _ := first.counts(); return v >= 75 })
 
 	// ffmpeg's default probing buffers about a second of media before it
 	// decodes anything, which measures ffmpeg, not the server: probe less,

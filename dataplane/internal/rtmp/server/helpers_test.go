@@ -62,11 +62,13 @@ func (s *testServer) url(path string) string { return "rtmp://" + s.addr + "/" +
 func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("not within %v: %s", within, what)
 		}
-		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
+		<-tick.C
 	}
 }
 
