@@ -192,8 +192,9 @@ func (h *Hub) Publish(key media.StreamKey, client media.ClientID, tcURL string, 
 // ReaderOptions are the settings a reader runs with.
 type ReaderOptions struct {
 	// MWLatency merges writes: a batch falls due when the queue spans
-	// this much media time (SRS's mw_latency), or its oldest packet waited
-	// that long; 0 makes every message due at once (realtime).
+	// more than this much media time (SRS's mw_latency), or its oldest
+	// packet waited that long. 0 is realtime: a message falls due with
+	// the next one of a later timestamp, or after realtimeHold.
 	MWLatency time.Duration
 	// Flush hands the reader to its writer when a batch falls due and no
 	// writer holds it; the writer then takes batches with Take until none

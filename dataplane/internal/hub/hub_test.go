@@ -288,6 +288,35 @@ func TestAMergedBatchWaitsNoLongerThanTheLatencyInWallClockTime(t *testing.T) {
 	}
 }
 
+func TestARealtimeMessageGoesOutWithTheNextLaterOneOrAfterTheHold(t *testing.T) {
+	h := New(registry.New(nil), Options{})
+	p := startPublishing(t, h, PublishOptions{})
+	defer p.Close()
+	r := subscribe(h, "", ReaderOptions{})
+	defer r.Close()
+	readUntil(t, r, 3) // the headers come at once
+	p.Write(video(0, true))
+	p.Write(audio(0)) // the same timestamp: both wait
+	r.mu.Lock()
+	due, n := r.due, r.n
+	r.mu.Unlock()
+	if due || n != 2 {
+		t.Fatalf("due %v with %d queued before a later message", due, n)
+	}
+	p.Write(audio(23))
+	if got := next(t, r); len(got) != 3 {
+		t.Fatalf("a batch of %d, want 3", len(got))
+	}
+	p.Write(video(33, false)) // and the publisher pauses
+	queued := time.Now()
+	if got := next(t, r); len(got) != 1 {
+		t.Fatalf("a batch of %d, want 1", len(got))
+	}
+	if d := time.Since(queued); d < realtimeHold-10*time.Millisecond {
+		t.Fatalf("flushed after %v, before the hold", d)
+	}
+}
+
 func TestASlowReaderSkipsToTheNextKeyframeAndAStalledOneIsCutOff(t *testing.T) {
 	h := New(registry.New(nil), Options{QueueMessages: 64, GOPMessages: 8})
 	p := startPublishing(t, h, PublishOptions{})

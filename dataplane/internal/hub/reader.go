@@ -19,6 +19,13 @@ const (
 // writers' scratch: a new reader's GOP alone can be hundreds of packets.
 const takeMax = 64
 
+// realtimeHold bounds how long a realtime message waits for the next one
+// (see Reader.push): longer than the gaps between a live stream's messages
+// (at most 23 ms between 44.1 kHz AAC frames, 33 ms between 30 fps video
+// frames), so that they pair up, yet short enough not to matter when the
+// publisher pauses.
+const realtimeHold = 40 * time.Millisecond
+
 // minRing is the queue's initial size; a queue grown for a burst (a GOP)
 // shrinks back while the batches taken fill less than a quarter of it.
 const minRing = 16
@@ -33,10 +40,10 @@ const minRing = 16
 // publisher's, or the stream's timer), without holding any lock.
 type Reader struct {
 	s *stream
-	// mw is the merged-write latency; mwMillis is the same in
-	// milliseconds, to compare with timestamps.
-	mw       time.Duration
+	// mwMillis is the merged-write latency in milliseconds, to compare
+	// with timestamps; hold bounds the wait in wall-clock time.
 	mwMillis uint32
+	hold     time.Duration
 	flush    func()
 	stalled  func()
 	maxMsgs  int
@@ -52,7 +59,7 @@ type Reader struct {
 	head, n int
 	bytes   int
 	// firstTS and since are the timestamp and arrival of the oldest
-	// queued packet (since only with merged writes).
+	// queued packet.
 	firstTS uint32
 	since   time.Time
 	// due: the queue holds a batch to write. held: a writer holds the
@@ -75,10 +82,14 @@ func newReader(s *stream, ho Options, o ReaderOptions) *Reader {
 	if stalled == nil {
 		stalled = func() {}
 	}
+	hold := o.MWLatency
+	if hold <= 0 {
+		hold = realtimeHold
+	}
 	return &Reader{
 		s:        s,
-		mw:       o.MWLatency,
-		mwMillis: uint32(o.MWLatency / time.Millisecond),
+		mwMillis: uint32(max(o.MWLatency, 0) / time.Millisecond),
+		hold:     hold,
 		flush:    flush,
 		stalled:  stalled,
 		maxMsgs:  ho.QueueMessages,
@@ -132,14 +143,18 @@ func (r *Reader) push(p *Packet, now time.Time) (flush bool) {
 		}
 	}
 	r.enqueueLocked(p, now)
-	if r.mw <= 0 || !skippable || int32(p.Timestamp-r.firstTS) >= int32(r.mwMillis) ||
+	// SRS's rule: media is written once the queue spans more than the
+	// merged-write latency. In realtime (0) that is as soon as a later
+	// message follows, which halves the writes of an audio/video stream
+	// for a few milliseconds of delay on average. Headers go at once.
+	if !skippable || int32(p.Timestamp-r.firstTS) > int32(r.mwMillis) ||
 		r.n >= mwMaxMessages || r.bytes >= mwMaxBytes {
 		return r.dueLocked()
 	}
 	if r.n == 1 {
 		// Bound the wait in wall-clock time too, for when timestamps
 		// stall (a paused publisher).
-		r.s.armLocked(now.Add(r.mw))
+		r.s.armLocked(now.Add(r.hold))
 	}
 	return false
 }
@@ -182,16 +197,16 @@ func (r *Reader) dueLocked() bool {
 	return true
 }
 
-// expireLocked makes a merged batch due once its oldest packet has waited
-// the merged-write latency; otherwise it returns when that will be (zero:
+// expireLocked makes a batch due once its oldest packet has waited the
+// hold; otherwise it returns when that will be (zero:
 // nothing waits). The stream's mu is held.
 func (r *Reader) expireLocked(now time.Time) (flush bool, at time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.err != nil || r.n == 0 || r.due || r.mw <= 0 {
+	if r.err != nil || r.n == 0 || r.due {
 		return false, time.Time{}
 	}
-	if at = r.since.Add(r.mw); now.Before(at) {
+	if at = r.since.Add(r.hold); now.Before(at) {
 		return false, at
 	}
 	return r.dueLocked(), time.Time{}
@@ -234,7 +249,7 @@ func (r *Reader) Take(dst []*Packet) ([]*Packet, error) {
 		r.releaseLocked()
 		return dst, r.err
 	}
-	if !r.due && r.n > 0 && r.mw > 0 && time.Since(r.since) >= r.mw {
+	if !r.due && r.n > 0 && time.Since(r.since) >= r.hold {
 		r.due = true // before the stream's timer saw it
 	}
 	if !r.due {
