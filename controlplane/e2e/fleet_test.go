@@ -3,8 +3,11 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"regexp"
 	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -93,8 +96,55 @@ func kick(t *testing.T, api, id string) int {
 	return doc.Code
 }
 
+// withExporter is a control-plane config serving /metrics.
+func withExporter(conf string) string { return conf + "exporter { enabled on; }\n" }
+
+var (
+	metricClientsTotal = regexp.MustCompile(`(?m)^srs_clients_total (\d+)$`)
+	metricClientsErrs  = regexp.MustCompile(`(?m)^srs_clients_errs_total (\d+)$`)
+)
+
+// clientCounters reads srs_clients_total and srs_clients_errs_total from
+// /metrics; -1 when they cannot be read.
+func clientCounters(t *testing.T, api string) (total, errs int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+api+"/metrics", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return -1, -1
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	value := func(re *regexp.Regexp) int {
+		m := re.FindSubmatch(body)
+		if m == nil {
+			return -1
+		}
+		n, _ := strconv.Atoi(string(m[1]))
+		return n
+	}
+	return value(metricClientsTotal), value(metricClientsErrs)
+}
+
+// workerClientsTotal is a worker's clients_total in /api/v1/workers/; -1
+// when it is not listed.
+func workerClientsTotal(t *testing.T, api, node string) int {
+	var doc workersDoc
+	if err := getJSON(t, api, "/api/v1/workers/", &doc); err != nil || doc.Code != 0 {
+		return -1
+	}
+	for _, w := range doc.Workers {
+		if w.Node == node {
+			return w.ClientsTotal
+		}
+	}
+	return -1
+}
+
 func TestAStreamAndItsPlayerShowInTheAPIAndAKickThroughTheAPIClosesThePlayer(t *testing.T) {
-	cp := startControlPlane(t, confWith(""))
+	cp := startControlPlane(t, withExporter(confWith("")))
 	w := startDataPlane(t, "worker-1", cp.fleet)
 	url := "rtmp://" + rtmpAddr(t, w) + "/live/e2e"
 	startPublisher(t, url)
@@ -146,6 +196,17 @@ func TestAStreamAndItsPlayerShowInTheAPIAndAKickThroughTheAPIClosesThePlayer(t *
 	if code := kick(t, cp.api, play.ID); code != 2049 {
 		t.Fatalf("second kick of the same client answered %d, want 2049", code)
 	}
+
+	// A kick is no client error. A third client's count comes in a sample
+	// taken after the kick, so the error count it carries includes it.
+	startPlayer(t, url)
+	eventually(t, 10*time.Second, "srs_clients_total 3", func() bool {
+		total, _ := clientCounters(t, cp.api)
+		return total == 3
+	})
+	if _, errs := clientCounters(t, cp.api); errs != 0 {
+		t.Fatalf("srs_clients_errs_total %d after a kick, want 0", errs)
+	}
 }
 
 func TestAKilledWorkersStreamsAndClientsLeaveTheViewWithinThreeSeconds(t *testing.T) {
@@ -162,19 +223,29 @@ func TestAKilledWorkersStreamsAndClientsLeaveTheViewWithinThreeSeconds(t *testin
 }
 
 func TestAFrozenWorkerIsExpiredAndComesBackWhenItResumes(t *testing.T) {
-	cp := startControlPlane(t, confWith(""))
+	cp := startControlPlane(t, withExporter(confWith("")))
 	w := startDataPlane(t, "sleepy", cp.fleet)
 	startPublisher(t, "rtmp://"+rtmpAddr(t, w)+"/live/sleepy")
-	eventually(t, 20*time.Second, "the stream listed", func() bool { return len(streams(t, cp.api)) == 1 })
+	eventually(t, 20*time.Second, "the stream listed and its publisher counted", func() bool {
+		total, _ := clientCounters(t, cp.api)
+		return len(streams(t, cp.api)) == 1 && total == 1
+	})
 
 	_ = w.cmd.Process.Signal(syscall.SIGSTOP)
 	eventually(t, 5*time.Second, "the frozen worker expired", func() bool {
 		return len(listedWorkers(t, cp.api)) == 0 && len(streams(t, cp.api)) == 0
 	})
+	if total, _ := clientCounters(t, cp.api); total != 1 {
+		t.Fatalf("srs_clients_total %d once the worker expired, want its 1 client still", total)
+	}
 	_ = w.cmd.Process.Signal(syscall.SIGCONT)
-	eventually(t, 5*time.Second, "the resumed worker and its stream back", func() bool {
-		return slices.Equal(listedWorkers(t, cp.api), []string{"sleepy"}) && len(streams(t, cp.api)) == 1
+	eventually(t, 5*time.Second, "the resumed worker and its stream back, reporting its client", func() bool {
+		return slices.Equal(listedWorkers(t, cp.api), []string{"sleepy"}) && len(streams(t, cp.api)) == 1 &&
+			workerClientsTotal(t, cp.api, "sleepy") == 1
 	})
+	if total, _ := clientCounters(t, cp.api); total != 1 {
+		t.Fatalf("srs_clients_total %d after the worker came back with the same boot, want 1", total)
+	}
 }
 
 func TestRestartingTheControlPlaneDropsNoMediaConnection(t *testing.T) {

@@ -18,9 +18,10 @@ type versionsDoc struct {
 type workersDoc struct {
 	Code    int `json:"code"`
 	Workers []struct {
-		Node      string `json:"id"`
-		Boot      string `json:"boot"`
-		Connected bool   `json:"connected"`
+		Node         string `json:"id"`
+		Boot         string `json:"boot"`
+		Connected    bool   `json:"connected"`
+		ClientsTotal int    `json:"clients_total"`
 	} `json:"workers"`
 }
 

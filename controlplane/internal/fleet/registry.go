@@ -35,6 +35,12 @@ type clientState struct {
 	ring   clientRing
 }
 
+// expiredWorker is what the registry keeps of an expired worker.
+type expiredWorker struct {
+	boot   BootID
+	totals ClientTotals
+}
+
 type worker struct {
 	hello       Hello
 	connectedAt time.Time
@@ -63,6 +69,14 @@ type Registry struct {
 
 	mu      sync.Mutex
 	workers map[NodeID]*worker
+	// gone sums the client totals of the workers dropped since start:
+	// expired, or replaced by a new boot. expired keeps an expired
+	// worker's boot and totals until its node comes back: with the same
+	// boot (it was cut off, not restarted), it carries on from its totals
+	// rather than counting them twice. Entries of nodes that never come
+	// back stay, a few dozen bytes each.
+	gone    ClientTotals
+	expired map[NodeID]expiredWorker
 
 	membership atomic.Uint64 // bumped (under mu) when anyone comes, goes or changes
 	building   sync.Mutex    // one view build at a time
@@ -75,7 +89,7 @@ func New(expireAfter time.Duration, now func() time.Time) *Registry {
 	if now == nil {
 		now = time.Now
 	}
-	r := &Registry{now: now, expireAt: expireAfter, workers: make(map[NodeID]*worker)}
+	r := &Registry{now: now, expireAt: expireAfter, workers: make(map[NodeID]*worker), expired: make(map[NodeID]expiredWorker)}
 	r.view.Store(merge(nil, 0, now()))
 	return r
 }
@@ -106,12 +120,16 @@ func (r *Registry) Attach(h Hello) *Session {
 	now := r.now()
 	w, ok := r.workers[h.Node]
 	if !ok || w.hello.Boot != h.Boot {
+		if ok { // replaced by a new boot: its totals are final
+			r.gone = r.gone.add(w.live.load().ClientTotals)
+		}
 		w = &worker{
 			connectedAt: now,
 			streams:     make(map[string]*streamState),
 			clients:     make(map[string]*clientState),
 			vhostIDs:    make(map[string]string),
 		}
+		w.live.store(workerLive{ClientTotals: r.takeExpired(h)})
 		r.workers[h.Node] = w
 	}
 	w.hello = h
@@ -121,6 +139,19 @@ func (r *Registry) Attach(h Hello) *Session {
 	w.seen(now)
 	r.changedLocked(w)
 	return s
+}
+
+// takeExpired forgets the node's expired worker, if any. When h is the
+// same boot back, its totals move from gone to the returned ones, which
+// its reports carry on from.
+func (r *Registry) takeExpired(h Hello) ClientTotals {
+	e, ok := r.expired[h.Node]
+	delete(r.expired, h.Node)
+	if !ok || e.boot != h.Boot {
+		return ClientTotals{}
+	}
+	r.gone = r.gone.sub(e.totals)
+	return e.totals
 }
 
 func (w *worker) seen(now time.Time) {
@@ -330,6 +361,7 @@ func (s *Session) ApplySamples(smp Samples) error {
 	}
 	l := w.live.load()
 	l.Traffic = w.total.traffic(c, smp.Total)
+	l.ClientTotals = smp.ClientTotals
 	w.live.store(l)
 	return nil
 }
@@ -360,6 +392,9 @@ func (r *Registry) Expire() int {
 		silent := now.Sub(w.lastSeen)
 		if silent > r.expireAt || (!w.connected && silent > r.expireAt/3) {
 			delete(r.workers, id)
+			totals := w.live.load().ClientTotals
+			r.gone = r.gone.add(totals)
+			r.expired[id] = expiredWorker{boot: w.hello.Boot, totals: totals}
 			n++
 		}
 	}

@@ -261,6 +261,63 @@ func TestAWorkerWhoseSessionEndedExpiresSooner(t *testing.T) {
 	}
 }
 
+func TestClientTotalsSumTheWorkersAndKeepThoseOfWorkersGone(t *testing.T) {
+	r, clk := newTestRegistry()
+	report := func(s *Session, joined, failed uint64) {
+		t.Helper()
+		must(t, s.ApplySamples(Samples{At: clk.now(), ClientTotals: ClientTotals{Joined: joined, Failed: failed}}))
+	}
+	var last ClientTotals
+	want := func(joined, failed uint64, what string) {
+		t.Helper()
+		got := r.View().ClientTotals()
+		if got != (ClientTotals{Joined: joined, Failed: failed}) {
+			t.Fatalf("%s: fleet totals = %+v, want %d joined, %d failed", what, got, joined, failed)
+		}
+		if got.Joined < last.Joined || got.Failed < last.Failed {
+			t.Fatalf("%s: fleet totals went back from %+v to %+v", what, last, got)
+		}
+		last = got
+	}
+	w1 := r.Attach(hello("w1", "b1"))
+	w2 := r.Attach(hello("w2", "b1"))
+	report(w1, 5, 1)
+	report(w2, 3, 0)
+	want(8, 1, "two workers")
+	if w, _ := r.View().Worker("w1"); w.ClientTotals() != (ClientTotals{Joined: 5, Failed: 1}) {
+		t.Fatalf("w1's totals = %+v, want 5 joined, 1 failed", w.ClientTotals())
+	}
+
+	w1 = r.Attach(hello("w1", "b2"))
+	want(8, 1, "w1 restarted")
+	report(w1, 2, 1)
+	want(10, 2, "w1's new boot reporting")
+
+	clk.advance(2 * time.Second)
+	must(t, w1.Touch())
+	clk.advance(2 * time.Second)
+	if n := r.Expire(); n != 1 {
+		t.Fatalf("expired %d workers, want w2", n)
+	}
+	want(10, 2, "w2 expired")
+
+	w2 = r.Attach(hello("w2", "b1"))
+	want(10, 2, "w2 back with the same boot")
+	report(w2, 4, 0) // one more client while it was away: counted once
+	want(11, 2, "w2 reporting again")
+
+	report(r.Attach(hello("w2", "b2")), 0, 0)
+	want(11, 2, "w2 restarted")
+	clk.advance(4 * time.Second)
+	if n := r.Expire(); n != 2 {
+		t.Fatalf("expired %d workers, want both", n)
+	}
+	want(11, 2, "every worker expired")
+	w2 = r.Attach(hello("w2", "b3")) // restarted while away: starts from zero
+	report(w2, 1, 1)
+	want(12, 3, "w2's third boot reporting")
+}
+
 func TestVhostIDsAreStableAndShaped(t *testing.T) {
 	id := VhostID("__defaultVhost__")
 	if id != VhostID("__defaultVhost__") || len(id) != 11 || id[:4] != "vid-" {

@@ -131,14 +131,32 @@ type Counters struct {
 	SendBytes, RecvBytes uint64
 }
 
+// ClientTotals count clients (publish and play sessions) since some
+// start: how many joined, and how many of them failed, their session
+// ending with an error rather than gracefully (the client ending it or
+// closing the connection, or a kick).
+type ClientTotals struct {
+	Joined, Failed uint64
+}
+
+func (c ClientTotals) add(o ClientTotals) ClientTotals {
+	return ClientTotals{Joined: c.Joined + o.Joined, Failed: c.Failed + o.Failed}
+}
+
+func (c ClientTotals) sub(o ClientTotals) ClientTotals {
+	return ClientTotals{Joined: c.Joined - o.Joined, Failed: c.Failed - o.Failed}
+}
+
 // Samples are a worker's counters at one instant. They are lists, not
 // maps: a worker reports thousands of counters a second, and the registry
-// looks each one up in its own tables anyway.
+// looks each one up in its own tables anyway. Total and ClientTotals are
+// the worker's since its boot.
 type Samples struct {
-	At      time.Time
-	Clients []ClientCounters
-	Streams []StreamCounters
-	Total   Counters
+	At           time.Time
+	Clients      []ClientCounters
+	Streams      []StreamCounters
+	Total        Counters
+	ClientTotals ClientTotals
 }
 
 // ClientCounters are one client's counters.

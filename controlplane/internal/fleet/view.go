@@ -62,8 +62,9 @@ type streamTraffic struct {
 // workerLive is what changes on a worker between membership changes.
 type workerLive struct {
 	Traffic
-	Stats    NodeStats
-	LastSeen time.Time
+	Stats        NodeStats
+	LastSeen     time.Time
+	ClientTotals ClientTotals
 }
 
 // Worker is a worker as the API shows it.
@@ -84,6 +85,9 @@ func (w *Worker) Stats() NodeStats { return w.live.load().Stats }
 
 // LastSeen is when the worker last sent anything.
 func (w *Worker) LastSeen() time.Time { return w.live.load().LastSeen }
+
+// ClientTotals counts the worker's clients since its boot.
+func (w *Worker) ClientTotals() ClientTotals { return w.live.load().ClientTotals }
 
 // Stream is a stream as the API shows it.
 type Stream struct {
@@ -140,6 +144,9 @@ type View struct {
 	Streams []*Stream
 	Clients []*Client
 	Vhosts  []*Vhost
+	// gone counts the clients of the workers dropped before the view was
+	// built (Registry.gone, read with the workers).
+	gone ClientTotals
 }
 
 // Total sums every worker's traffic since its boot.
@@ -147,6 +154,18 @@ func (v *View) Total() Traffic {
 	var t Traffic
 	for _, w := range v.Workers {
 		t = t.add(w.Traffic())
+	}
+	return t
+}
+
+// ClientTotals counts the clients of every worker this replica has known:
+// those in the view, and those dropped before it was built. A worker's
+// totals only grow within its boot, and pass to gone when it leaves, so
+// the sum never decreases.
+func (v *View) ClientTotals() ClientTotals {
+	t := v.gone
+	for _, w := range v.Workers {
+		t = t.add(w.ClientTotals())
 	}
 	return t
 }
@@ -209,7 +228,7 @@ func (r *Registry) View() *View {
 		return v
 	}
 	r.mu.Lock()
-	version := r.membership.Load()
+	version, gone := r.membership.Load(), r.gone
 	pieces := make([]*piece, 0, len(r.workers))
 	for _, w := range r.workers {
 		if w.piece == nil {
@@ -219,6 +238,7 @@ func (r *Registry) View() *View {
 	}
 	r.mu.Unlock()
 	v = merge(pieces, version, r.now())
+	v.gone = gone
 	r.view.Store(v)
 	return v
 }

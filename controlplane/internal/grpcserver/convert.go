@@ -107,10 +107,11 @@ func fromProtoEvent(e *fleetv1.Event) fleet.Event {
 
 func fromProtoSamples(s *fleetv1.Samples) fleet.Samples {
 	out := fleet.Samples{
-		At:      time.UnixMilli(s.GetAtMs()),
-		Clients: make([]fleet.ClientCounters, 0, len(s.GetClients())),
-		Streams: make([]fleet.StreamCounters, 0, len(s.GetStreams())),
-		Total:   fleet.Counters{SendBytes: s.GetSendBytes(), RecvBytes: s.GetRecvBytes()},
+		At:           time.UnixMilli(s.GetAtMs()),
+		Clients:      make([]fleet.ClientCounters, 0, len(s.GetClients())),
+		Streams:      make([]fleet.StreamCounters, 0, len(s.GetStreams())),
+		Total:        fleet.Counters{SendBytes: s.GetSendBytes(), RecvBytes: s.GetRecvBytes()},
+		ClientTotals: fleet.ClientTotals{Joined: s.GetClientsJoined(), Failed: s.GetClientsFailed()},
 	}
 	for _, c := range s.GetClients() {
 		out.Clients = append(out.Clients, fleet.ClientCounters{

@@ -56,6 +56,10 @@
 //     /metrics is never wrapped in a JSONP callback.
 //   - /api/v1/vhosts/ lists the vhosts in use now, not every vhost used
 //     since start, which soft state rebuilt from snapshots cannot know.
+//   - srs_clients_errs_total counts the sessions that ended with an error,
+//     not those the client ended or closed, or that were kicked (SRS
+//     counts every disconnect with an error code); both client counters
+//     sum every worker the replica has known since it started.
 //
 // # Extensions
 //

@@ -103,9 +103,10 @@ func twoWorkers(t testing.TB) *registry {
 			Total:   fleet.Counters{SendBytes: 200000, RecvBytes: 110000},
 		},
 		fleet.Samples{
-			Clients: []fleet.ClientCounters{{ID: "4upb4c24", Counters: fleet.Counters{SendBytes: 4384, RecvBytes: 519616}}, {ID: "58u20117", Counters: fleet.Counters{SendBytes: 444069, RecvBytes: 3483}}},
-			Streams: []fleet.StreamCounters{{ID: "vid-v9l6512", Counters: fleet.Counters{SendBytes: 898679, RecvBytes: 523229}, Frames: 1000}},
-			Total:   fleet.Counters{SendBytes: 900000, RecvBytes: 530000},
+			Clients:      []fleet.ClientCounters{{ID: "4upb4c24", Counters: fleet.Counters{SendBytes: 4384, RecvBytes: 519616}}, {ID: "58u20117", Counters: fleet.Counters{SendBytes: 444069, RecvBytes: 3483}}},
+			Streams:      []fleet.StreamCounters{{ID: "vid-v9l6512", Counters: fleet.Counters{SendBytes: 898679, RecvBytes: 523229}, Frames: 1000}},
+			Total:        fleet.Counters{SendBytes: 900000, RecvBytes: 530000},
+			ClientTotals: fleet.ClientTotals{Joined: 9, Failed: 2},
 		})
 	require.NoError(t, a.ApplyNodeStats(fleet.NodeStats{
 		At: t0, CPUPercent: 0.5, CPUs: 2, MemTotalKB: 8000000, MemUsedKB: 2000000, Load1: 0.5, Load5: 0.25, Load15: 0.1,

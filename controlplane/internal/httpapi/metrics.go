@@ -34,7 +34,9 @@ func (a *API) newMetricsHandler() http.Handler {
 
 // SRS's metrics (§6.20), with its names and help texts. cpu and memory are
 // the answering control-plane replica's own; traffic, streams and clients
-// are the fleet's.
+// are the fleet's. The client counters sum every worker this replica has
+// known since it started, gone ones included (see fleet.View.ClientTotals),
+// so they never go back.
 var (
 	descCPU        = prometheus.NewDesc("srs_cpu_percent", "SRS cpu used percent.", nil, nil)
 	descMemory     = prometheus.NewDesc("srs_memory", "SRS memory used.", nil, nil)
@@ -95,10 +97,9 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descRecvBytes, float64(total.RecvBytes))
 	gauge(descStreams, float64(len(v.Streams)))
 	gauge(descClients, float64(len(v.Clients)))
-	// Workers report current clients, not how many came and went or
-	// failed: these stay 0 until they do.
-	counter(descClientsAll, 0)
-	counter(descClientErrs, 0)
+	clients := v.ClientTotals()
+	counter(descClientsAll, float64(clients.Joined))
+	counter(descClientErrs, float64(clients.Failed))
 
 	gauge(descWorkers, float64(len(v.Workers)))
 	for _, w := range v.Workers {

@@ -462,6 +462,19 @@ func TestMetricsNeedTheExporter(t *testing.T) {
 	assert.NotContains(t, w.Body.String(), "label=")
 }
 
+func TestTheClientCountersSumTheWorkersWithThoseGone(t *testing.T) {
+	r := newRegistry()
+	report := func(s *fleet.Session, joined, failed uint64) {
+		require.NoError(t, s.ApplySamples(fleet.Samples{At: r.now, ClientTotals: fleet.ClientTotals{Joined: joined, Failed: failed}}))
+	}
+	report(r.Attach(fleet.Hello{Node: "edge-a", Boot: "boot-1"}), 7, 2)
+	report(r.Attach(fleet.Hello{Node: "edge-b", Boot: "boot-1"}), 3, 1)
+	report(r.Attach(fleet.Hello{Node: "edge-a", Boot: "boot-2"}), 1, 0) // edge-a restarted
+	body := serve(New(testOptions(r)).Handler(), "GET", "/metrics").Body.String()
+	assert.Contains(t, body, "\nsrs_clients_total 11\n")
+	assert.Contains(t, body, "\nsrs_clients_errs_total 3\n")
+}
+
 func TestSettingsAreReadPerRequest(t *testing.T) {
 	var current atomic.Pointer[Settings]
 	s := testSettings()

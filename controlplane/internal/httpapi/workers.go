@@ -39,9 +39,10 @@ func findWorker(v *fleet.View, node string) (*fleet.Worker, bool) {
 	return v.Worker(fleet.NodeID(node))
 }
 
-// encodeWorker writes a worker. Times are epoch milliseconds; stats are
-// the worker's last report of its host and process (fractions as in SRS:
-// cpu_percent 1.00 is one core).
+// encodeWorker writes a worker. Times are epoch milliseconds; the client
+// totals count since the worker's boot, as srs_clients_total and
+// srs_clients_errs_total do; stats are the worker's last report of its
+// host and process (fractions as in SRS: cpu_percent 1.00 is one core).
 func encodeWorker(j *jsonw, w *fleet.Worker) {
 	j.open()
 	j.str("id", string(w.Node))
@@ -62,6 +63,9 @@ func encodeWorker(j *jsonw, w *fleet.Worker) {
 	j.int("connected_ms", w.ConnectedAt.UnixMilli())
 	j.int("last_seen_ms", w.LastSeen().UnixMilli())
 	j.int("clients", int64(w.Clients))
+	totals := w.ClientTotals()
+	j.uint("clients_total", totals.Joined)
+	j.uint("clients_errs_total", totals.Failed)
 	j.int("streams", int64(w.Streams))
 	encodeTraffic(j, w.Traffic())
 	stats := w.Stats()

@@ -152,8 +152,8 @@ func TestASessionOpensWithHelloAndSnapshotThenStreamsEvents(t *testing.T) {
 			return m.GetEvent().GetClientJoined().GetId() == "c1"
 		})
 	})
-	cp.waitFor(t, "samples", func() bool {
-		return slices.ContainsFunc(cp.got, func(m *fleetv1.WorkerMessage) bool { return m.GetSamples() != nil })
+	cp.waitFor(t, "samples counting the client", func() bool {
+		return slices.ContainsFunc(cp.got, func(m *fleetv1.WorkerMessage) bool { return m.GetSamples().GetClientsJoined() == 1 })
 	})
 	rc.stop()
 }

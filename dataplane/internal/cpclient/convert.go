@@ -98,11 +98,13 @@ func toProtoEvent(ev registry.Event) *fleetv1.WorkerMessage {
 
 func toProtoSamples(s registry.Samples) *fleetv1.WorkerMessage {
 	m := &fleetv1.Samples{
-		AtMs:      s.At.UnixMilli(),
-		SendBytes: s.SendBytes,
-		RecvBytes: s.RecvBytes,
-		Clients:   make([]*fleetv1.ClientCounters, 0, len(s.Clients)),
-		Streams:   make([]*fleetv1.StreamCounters, 0, len(s.Streams)),
+		AtMs:          s.At.UnixMilli(),
+		SendBytes:     s.SendBytes,
+		RecvBytes:     s.RecvBytes,
+		ClientsJoined: s.ClientsJoined,
+		ClientsFailed: s.ClientsFailed,
+		Clients:       make([]*fleetv1.ClientCounters, 0, len(s.Clients)),
+		Streams:       make([]*fleetv1.StreamCounters, 0, len(s.Streams)),
 	}
 	for _, c := range s.Clients {
 		m.Clients = append(m.Clients, &fleetv1.ClientCounters{Id: string(c.ID), SendBytes: c.SendBytes, RecvBytes: c.RecvBytes})

@@ -78,6 +78,9 @@ type clientEntry struct {
 	info     media.ClientInfo
 	counters *media.Counters
 	kick     func()
+	// kicked: the client was kicked through Kick, which ends its session
+	// gracefully whatever its connection reports.
+	kicked bool
 }
 
 // Registry is safe for concurrent use.
@@ -92,6 +95,9 @@ type Registry struct {
 	// closed holds the bytes of clients that have left, so worker totals
 	// stay cumulative.
 	closedSend, closedRecv uint64
+	// joined counts the clients added since boot; failed, those of them
+	// removed with an error.
+	joined, failed uint64
 }
 
 // New makes an empty registry. now may be nil (time.Now).
@@ -197,17 +203,24 @@ func (r *Registry) AddClient(info media.ClientInfo, counters *media.Counters, ki
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.clients[info.ID] = &clientEntry{info: info, counters: counters, kick: kick}
+	r.joined++
 	c := info
 	r.publishLocked(Event{Kind: ClientJoined, Client: &c, ClientID: info.ID})
 }
 
-// RemoveClient forgets a client.
-func (r *Registry) RemoveClient(id media.ClientID) {
+// RemoveClient forgets a client. err is why its session ended: nil when
+// it ended gracefully, else the error, which counts the client as failed
+// unless it was kicked through Kick: an operator's kick is a graceful
+// end, whatever error the closed connection then reports.
+func (r *Registry) RemoveClient(id media.ClientID, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e, ok := r.clients[id]
 	if !ok {
 		return
+	}
+	if err != nil && !e.kicked {
+		r.failed++
 	}
 	r.closedSend += e.counters.SendBytes.Load()
 	r.closedRecv += e.counters.RecvBytes.Load()
@@ -220,6 +233,9 @@ func (r *Registry) RemoveClient(id media.ClientID) {
 func (r *Registry) Kick(id media.ClientID) error {
 	r.mu.Lock()
 	e, ok := r.clients[id]
+	if ok {
+		e.kicked = true
+	}
 	r.mu.Unlock()
 	if !ok {
 		return media.ErrClientNotFound

@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"errors"
+	"net"
 	"testing"
 	"time"
 
@@ -24,7 +26,7 @@ func TestEventsFollowTheSnapshotInSequence(t *testing.T) {
 	addClient(r, "c1", "vid-a", func() {})
 	r.StartPublish("vid-a", "c1")
 	r.SetCodecs("vid-a", &media.VideoInfo{Codec: "H264"}, nil)
-	r.RemoveClient("c1")
+	r.RemoveClient("c1", nil)
 	want := []EventKind{ClientJoined, PublishStarted, CodecChanged, ClientLeft}
 	for i, kind := range want {
 		ev := <-sub.Events()
@@ -84,7 +86,7 @@ func TestWorkerTotalsKeepTheBytesOfClientsThatLeft(t *testing.T) {
 	c.RecvBytes.Add(10)
 	d := addClient(r, "c2", "", func() {})
 	d.SendBytes.Add(500)
-	r.RemoveClient("c1")
+	r.RemoveClient("c1", nil)
 	s := r.Sample()
 	if s.SendBytes != 1500 || s.RecvBytes != 10 {
 		t.Fatalf("totals = %d/%d, want 1500/10", s.SendBytes, s.RecvBytes)
@@ -106,5 +108,27 @@ func TestStopPublishForgetsTheCodecs(t *testing.T) {
 	st := r.Snapshot().Streams[0]
 	if st.Publishing || st.Video != nil || st.Audio != nil {
 		t.Fatalf("stream after unpublish = %+v, want not publishing and no codecs", st)
+	}
+}
+
+func TestClientsAreCountedSinceBootAndFailedOnesApartFromGracefulAndKickedOnes(t *testing.T) {
+	r := New(nil)
+	for _, id := range []media.ClientID{"done", "broken", "kicked"} {
+		addClient(r, id, "", func() {})
+	}
+	r.RemoveClient("done", nil)
+	r.RemoveClient("broken", errors.New("protocol error"))
+	if err := r.Kick("kicked"); err != nil {
+		t.Fatal(err)
+	}
+	r.RemoveClient("kicked", net.ErrClosed)       // how a kicked connection ends
+	r.RemoveClient("broken", errors.New("again")) // gone already: not counted twice
+	addClient(r, "done", "", func() {})           // a second session of the same connection
+	s := r.Sample()
+	if s.ClientsJoined != 4 || s.ClientsFailed != 1 {
+		t.Fatalf("clients joined/failed = %d/%d, want 4/1", s.ClientsJoined, s.ClientsFailed)
+	}
+	if len(s.Clients) != 1 {
+		t.Fatalf("%d clients sampled, want the one still there", len(s.Clients))
 	}
 }

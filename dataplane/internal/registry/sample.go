@@ -20,12 +20,14 @@ type StreamSample struct {
 }
 
 // Samples are the counters of every client and stream at one instant, plus
-// the worker's totals since boot.
+// the worker's totals since boot: bytes, clients added and clients removed
+// with an error (see RemoveClient).
 type Samples struct {
-	At                   time.Time
-	Clients              []ClientSample
-	Streams              []StreamSample
-	SendBytes, RecvBytes uint64
+	At                           time.Time
+	Clients                      []ClientSample
+	Streams                      []StreamSample
+	SendBytes, RecvBytes         uint64
+	ClientsJoined, ClientsFailed uint64
 }
 
 // Sample reads every counter.
@@ -33,11 +35,13 @@ func (r *Registry) Sample() Samples {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := Samples{
-		At:        r.now(),
-		Clients:   make([]ClientSample, 0, len(r.clients)),
-		Streams:   make([]StreamSample, 0, len(r.streams)),
-		SendBytes: r.closedSend,
-		RecvBytes: r.closedRecv,
+		At:            r.now(),
+		Clients:       make([]ClientSample, 0, len(r.clients)),
+		Streams:       make([]StreamSample, 0, len(r.streams)),
+		SendBytes:     r.closedSend,
+		RecvBytes:     r.closedRecv,
+		ClientsJoined: r.joined,
+		ClientsFailed: r.failed,
 	}
 	for id, c := range r.clients {
 		cs := ClientSample{ID: id, SendBytes: c.counters.SendBytes.Load(), RecvBytes: c.counters.RecvBytes.Load()}

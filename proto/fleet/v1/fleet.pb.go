@@ -1051,12 +1051,17 @@ func (x *Client) GetConnectedAtMs() int64 {
 
 // Cumulative byte counters, sent every second.
 type Samples struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	AtMs          int64                  `protobuf:"varint,1,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
-	Clients       []*ClientCounters      `protobuf:"bytes,2,rep,name=clients,proto3" json:"clients,omitempty"`
-	Streams       []*StreamCounters      `protobuf:"bytes,3,rep,name=streams,proto3" json:"streams,omitempty"`
-	SendBytes     uint64                 `protobuf:"varint,4,opt,name=send_bytes,json=sendBytes,proto3" json:"send_bytes,omitempty"` // all media traffic of the worker since boot
-	RecvBytes     uint64                 `protobuf:"varint,5,opt,name=recv_bytes,json=recvBytes,proto3" json:"recv_bytes,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	AtMs      int64                  `protobuf:"varint,1,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	Clients   []*ClientCounters      `protobuf:"bytes,2,rep,name=clients,proto3" json:"clients,omitempty"`
+	Streams   []*StreamCounters      `protobuf:"bytes,3,rep,name=streams,proto3" json:"streams,omitempty"`
+	SendBytes uint64                 `protobuf:"varint,4,opt,name=send_bytes,json=sendBytes,proto3" json:"send_bytes,omitempty"` // all media traffic of the worker since boot
+	RecvBytes uint64                 `protobuf:"varint,5,opt,name=recv_bytes,json=recvBytes,proto3" json:"recv_bytes,omitempty"`
+	// Clients (publish and play sessions) registered since boot, and those of
+	// them whose session ended with an error: SRS's srs_clients_total and
+	// srs_clients_errs_total, per worker.
+	ClientsJoined uint64 `protobuf:"varint,6,opt,name=clients_joined,json=clientsJoined,proto3" json:"clients_joined,omitempty"`
+	ClientsFailed uint64 `protobuf:"varint,7,opt,name=clients_failed,json=clientsFailed,proto3" json:"clients_failed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1122,6 +1127,20 @@ func (x *Samples) GetSendBytes() uint64 {
 func (x *Samples) GetRecvBytes() uint64 {
 	if x != nil {
 		return x.RecvBytes
+	}
+	return 0
+}
+
+func (x *Samples) GetClientsJoined() uint64 {
+	if x != nil {
+		return x.ClientsJoined
+	}
+	return 0
+}
+
+func (x *Samples) GetClientsFailed() uint64 {
+	if x != nil {
+		return x.ClientsFailed
 	}
 	return 0
 }
@@ -2267,7 +2286,7 @@ const file_fleet_v1_fleet_proto_rawDesc = "" +
 	"\x04type\x18\n" +
 	" \x01(\tR\x04type\x12\x18\n" +
 	"\apublish\x18\v \x01(\bR\apublish\x12&\n" +
-	"\x0fconnected_at_ms\x18\f \x01(\x03R\rconnectedAtMs\"\xd6\x01\n" +
+	"\x0fconnected_at_ms\x18\f \x01(\x03R\rconnectedAtMs\"\xa4\x02\n" +
 	"\aSamples\x12\x13\n" +
 	"\x05at_ms\x18\x01 \x01(\x03R\x04atMs\x12;\n" +
 	"\aclients\x18\x02 \x03(\v2!.tidecast.fleet.v1.ClientCountersR\aclients\x12;\n" +
@@ -2275,7 +2294,9 @@ const file_fleet_v1_fleet_proto_rawDesc = "" +
 	"\n" +
 	"send_bytes\x18\x04 \x01(\x04R\tsendBytes\x12\x1d\n" +
 	"\n" +
-	"recv_bytes\x18\x05 \x01(\x04R\trecvBytes\"^\n" +
+	"recv_bytes\x18\x05 \x01(\x04R\trecvBytes\x12%\n" +
+	"\x0eclients_joined\x18\x06 \x01(\x04R\rclientsJoined\x12%\n" +
+	"\x0eclients_failed\x18\a \x01(\x04R\rclientsFailed\"^\n" +
 	"\x0eClientCounters\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"tidecast.dev/dataplane/internal/amf0"
@@ -55,6 +56,9 @@ type conn struct {
 	deadlineSet time.Time
 	// sendStream receives the bytes sent while playing.
 	sendStream atomic.Pointer[media.StreamCounters]
+	// writeErr is the write error that made a player close the
+	// connection: the reason the reading side then sees only as a close.
+	writeErr atomic.Pointer[error]
 
 	// Owned by the serve goroutine.
 	wbuf, pbuf     []byte // message and AMF payload scratch
@@ -69,6 +73,10 @@ type conn struct {
 	publisher      *hub.Publisher
 	player         *player
 	registered     bool
+	// failure is how the connection's end ended its session (see
+	// sessionError); nil until serve sets it, so sessions the client ends
+	// by command end gracefully.
+	failure error
 }
 
 // countingReader counts what the connection reads and, while idle is
@@ -178,14 +186,33 @@ func (c *conn) flush() error {
 func (c *conn) serve() {
 	c.log.Debug("accepted")
 	err := c.run()
+	if we := c.writeErr.Load(); we != nil && errors.Is(err, net.ErrClosed) {
+		err = *we
+	}
+	c.failure = sessionError(err)
 	c.endSession()
 	c.nc.Close()
 	switch {
-	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
-		c.log.Debug("closed")
+	case c.failure == nil, errors.Is(err, net.ErrClosed): // our own close was logged where decided
+		c.log.Debug("closed", "err", err)
 	default:
 		c.log.Info("closed", "err", err)
 	}
+}
+
+// sessionError is how the connection's end, err, ends the session it cuts
+// short, for the registry's count of failed clients. The peer closing the
+// connection is graceful (nil): at a chunk boundary (EOF), or with a
+// reset, which is how a player with media still unread hangs up.
+// Anything else is an error: protocol errors, limits, timeouts, a
+// connection closed mid-chunk, and the worker closing it (a stalled
+// player, a failed write, shutdown; a kick too, but the registry counts
+// a kick as graceful).
+func sessionError(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return nil
+	}
+	return err
 }
 
 func (c *conn) run() error {
@@ -232,6 +259,15 @@ func (c *conn) handle(m *chunk.Message) error {
 	case chunk.TypeAudio, chunk.TypeVideo, chunk.TypeDataAMF0, chunk.TypeDataAMF3:
 		if c.publisher != nil {
 			c.publisher.Queue(m) // flushed by c.in
+		}
+	case chunk.TypeAggregate:
+		// The sub-messages share m's payload, which Queue does not retain.
+		// A malformed tag drops the rest of the aggregate, not the
+		// connection (SRS drops it): the tags before it went through.
+		if c.publisher != nil {
+			if err := chunk.SplitAggregate(m, c.publisher.Queue); err != nil {
+				c.log.Debug("malformed aggregate", "err", err)
+			}
 		}
 	case chunk.TypeUserControl:
 		if ev, data, ok := chunk.ParseUserControl(m.Payload); ok && ev == chunk.EventPingRequest {
@@ -458,8 +494,8 @@ func (c *conn) register(t media.ClientType, key media.StreamKey, name string, si
 }
 
 // endSession ends a publish or play session, if any: the stream hears of
-// it, the writer is joined and the client leaves the registry. The
-// connection stays open for another session.
+// it, the writer is joined and the client leaves the registry, failed if
+// c.failure says so. The connection stays open for another session.
 func (c *conn) endSession() {
 	if c.publisher != nil {
 		c.publisher.Close()
@@ -474,7 +510,7 @@ func (c *conn) endSession() {
 		c.in.idle = c.limits.IdleTimeout
 	}
 	if c.registered {
-		c.srv.reg.RemoveClient(c.id)
+		c.srv.reg.RemoveClient(c.id, c.failure)
 		c.registered = false
 	}
 }

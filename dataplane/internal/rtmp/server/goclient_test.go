@@ -255,6 +255,9 @@ func TestAStalledPlayerDoesNotDelayOthersAndIsCutOff(t *testing.T) {
 		}
 		return true
 	})
+	if s := srv.reg.Sample(); s.ClientsFailed != 1 {
+		t.Fatalf("%d clients failed, want the stalled player alone", s.ClientsFailed)
+	}
 }
 
 func TestMaxConnectionsRefusesBeyondTheLimit(t *testing.T) {

@@ -133,6 +133,7 @@ func (p *player) advance(n int) {
 // the reader lets its writer go.
 func (p *player) fail(err error) {
 	p.c.log.Debug("player write", "err", err)
+	p.c.writeErr.CompareAndSwap(nil, &err)
 	p.c.kick()
 	p.pending = nil
 	p.r.Abort()

@@ -29,7 +29,7 @@ type Registry interface {
 	hub.StreamRegistry
 	NewClientID() media.ClientID
 	AddClient(media.ClientInfo, *media.Counters, func())
-	RemoveClient(media.ClientID)
+	RemoveClient(media.ClientID, error)
 }
 
 // Errors of the server's lifecycle.
