@@ -13,7 +13,8 @@
 # same round. Each runs RTMP_RUNS times (3), interleaved, each time on fresh
 # processes; the table shows medians. Sourced by scripts/bench.sh, which
 # provides row and gobench. RTMP_QUICK=1 runs one short, small round, to
-# check the suite.
+# check the suite; RTMP_CONFIGS picks configurations (default "merged
+# realtime big").
 gobench dataplane ./internal/hub/ FanOut
 
 rtmp_suite() (
@@ -120,13 +121,19 @@ rtmp_suite() (
 	hi=$(flv 2500 128)
 	lo=$(flv 450 48)
 	if [[ -n $quick ]]; then big=100; fi
-	local r
+	local r configs=" ${RTMP_CONFIGS:-merged realtime big} "
 	for ((r = 1; r <= runs; r++)); do
-		one_run "$merged" 200 "$hi" "$dir/merged.$r.json"
-		reference_run 350ms 200 "$hi" "$dir/merged-ref.$r.json"
-		one_run "$realtime" 200 "$hi" "$dir/realtime.$r.json"
-		reference_run 0 200 "$hi" "$dir/realtime-ref.$r.json"
-		one_run "$merged" "$big" "$lo" "$dir/big.$r.json"
+		if [[ $configs == *" merged "* ]]; then
+			one_run "$merged" 200 "$hi" "$dir/merged.$r.json"
+			reference_run 350ms 200 "$hi" "$dir/merged-ref.$r.json"
+		fi
+		if [[ $configs == *" realtime "* ]]; then
+			one_run "$realtime" 200 "$hi" "$dir/realtime.$r.json"
+			reference_run 0 200 "$hi" "$dir/realtime-ref.$r.json"
+		fi
+		if [[ $configs == *" big "* ]]; then
+			one_run "$merged" "$big" "$lo" "$dir/big.$r.json"
+		fi
 	done
 
 	# median: the median of the numbers on stdin.
@@ -170,10 +177,16 @@ rtmp_suite() (
 			row "rtmp $label checks" "FAILED in $failed runs (players failed or were disconnected; see the log above)" "$cmd"
 		fi
 	}
-	report merged "merged writes, 200 players, 2.6 Mbit/s" 200 "$merged" 0.008 350ms
-	report realtime "realtime, 200 players, 2.6 Mbit/s" 200 "$realtime" 0.016 0
+	if [[ $configs == *" merged "* ]]; then
+		report merged "merged writes, 200 players, 2.6 Mbit/s" 200 "$merged" 0.008 350ms
+	fi
+	if [[ $configs == *" realtime "* ]]; then
+		report realtime "realtime, 200 players, 2.6 Mbit/s" 200 "$realtime" 0.016 0
+	fi
 	# No target: this one shows how the cost grows with players at a lower
 	# bitrate (smaller writes).
-	report big "merged writes, $big players, 0.5 Mbit/s" "$big" "$merged" ""
+	if [[ $configs == *" big "* ]]; then
+		report big "merged writes, $big players, 0.5 Mbit/s" "$big" "$merged" ""
+	fi
 )
 rtmp_suite

@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.api, "api", "", "base URL of the server's SRS-compatible HTTP API, e.g. http://127.0.0.1:1985")
 	publish := fs.String("publish", "", "publish this FLV file in real time instead of playing")
 	reference := fs.String("reference", "", "serve -publish's file on this address as the benchmark's reference server, instead of publishing it")
-	mw := fs.Duration("mw", 0, "the reference server's merged-write latency (0: a write per message)")
+	mw := fs.Duration("mw", 0, "the reference server's merged-write latency: a batch is written once it spans more media time (0: once a later message follows)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

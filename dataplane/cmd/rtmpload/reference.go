@@ -17,8 +17,10 @@ import (
 // data plane against: the least an RTMP server can do to send one stream
 // to N players. It answers connect, createStream and play with canned
 // replies, encodes each message of the file once (as the hub does) and
-// writes it to every player with one writev (or, with -mw, each batch
-// spanning that much media time), from one goroutine: no queues, slow
+// writes it to every player with one writev per batch, a batch being
+// due once it spans more than -mw of media time (the data plane's rule;
+// 0 pairs messages as its realtime mode does), from one goroutine: no
+// queues, wall-clock bounds, slow
 // reader bounds, stats or deadlines. Players measure it as they measure
 // the data plane, so the ratio of the CPU figures is what the data plane
 // adds to the kernel's cost of the same writes.
@@ -75,7 +77,7 @@ func runReference(ctx context.Context, addr, file string, mw time.Duration, stde
 			first = ts
 		}
 		batch = append(batch, wire)
-		if mw > 0 && !t.header() && time.Duration(ts-first)*time.Millisecond < mw {
+		if !t.header() && time.Duration(ts-first)*time.Millisecond <= mw {
 			return nil
 		}
 		ref.mu.Lock()
