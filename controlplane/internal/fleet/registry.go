@@ -38,7 +38,7 @@ type clientState struct {
 // expiredWorker is what the registry keeps of an expired worker.
 type expiredWorker struct {
 	boot   BootID
-	totals ClientTotals
+	totals sinceBoot
 }
 
 type worker struct {
@@ -69,13 +69,13 @@ type Registry struct {
 
 	mu      sync.Mutex
 	workers map[NodeID]*worker
-	// gone sums the client totals of the workers dropped since start:
+	// gone sums the bytes and clients of the workers dropped since start:
 	// expired, or replaced by a new boot. expired keeps an expired
 	// worker's boot and totals until its node comes back: with the same
 	// boot (it was cut off, not restarted), it carries on from its totals
 	// rather than counting them twice. Entries of nodes that never come
 	// back stay, a few dozen bytes each.
-	gone    ClientTotals
+	gone    sinceBoot
 	expired map[NodeID]expiredWorker
 
 	membership atomic.Uint64 // bumped (under mu) when anyone comes, goes or changes
@@ -121,7 +121,7 @@ func (r *Registry) Attach(h Hello) *Session {
 	w, ok := r.workers[h.Node]
 	if !ok || w.hello.Boot != h.Boot {
 		if ok { // replaced by a new boot: its totals are final
-			r.gone = r.gone.add(w.live.load().ClientTotals)
+			r.gone = r.gone.add(w.live.load().sinceBoot())
 		}
 		w = &worker{
 			connectedAt: now,
@@ -129,7 +129,8 @@ func (r *Registry) Attach(h Hello) *Session {
 			clients:     make(map[string]*clientState),
 			vhostIDs:    make(map[string]string),
 		}
-		w.live.store(workerLive{ClientTotals: r.takeExpired(h)})
+		kept := r.takeExpired(h)
+		w.live.store(workerLive{Traffic: Traffic{Counters: kept.Counters}, ClientTotals: kept.ClientTotals})
 		r.workers[h.Node] = w
 	}
 	w.hello = h
@@ -144,11 +145,11 @@ func (r *Registry) Attach(h Hello) *Session {
 // takeExpired forgets the node's expired worker, if any. When h is the
 // same boot back, its totals move from gone to the returned ones, which
 // its reports carry on from.
-func (r *Registry) takeExpired(h Hello) ClientTotals {
+func (r *Registry) takeExpired(h Hello) sinceBoot {
 	e, ok := r.expired[h.Node]
 	delete(r.expired, h.Node)
 	if !ok || e.boot != h.Boot {
-		return ClientTotals{}
+		return sinceBoot{}
 	}
 	r.gone = r.gone.sub(e.totals)
 	return e.totals
@@ -392,7 +393,7 @@ func (r *Registry) Expire() int {
 		silent := now.Sub(w.lastSeen)
 		if silent > r.expireAt || (!w.connected && silent > r.expireAt/3) {
 			delete(r.workers, id)
-			totals := w.live.load().ClientTotals
+			totals := w.live.load().sinceBoot()
 			r.gone = r.gone.add(totals)
 			r.expired[id] = expiredWorker{boot: w.hello.Boot, totals: totals}
 			n++

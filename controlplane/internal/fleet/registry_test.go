@@ -261,21 +261,31 @@ func TestAWorkerWhoseSessionEndedExpiresSooner(t *testing.T) {
 	}
 }
 
-func TestClientTotalsSumTheWorkersAndKeepThoseOfWorkersGone(t *testing.T) {
+func TestFleetTotalsSumTheWorkersAndKeepThoseOfWorkersGone(t *testing.T) {
 	r, clk := newTestRegistry()
+	// Each worker reports 100 bytes sent and 10 received per client, so
+	// the fleet's byte counters follow its client count.
 	report := func(s *Session, joined, failed uint64) {
 		t.Helper()
-		must(t, s.ApplySamples(Samples{At: clk.now(), ClientTotals: ClientTotals{Joined: joined, Failed: failed}}))
+		must(t, s.ApplySamples(Samples{
+			At:           clk.now(),
+			Total:        Counters{SendBytes: 100 * joined, RecvBytes: 10 * joined},
+			ClientTotals: ClientTotals{Joined: joined, Failed: failed},
+		}))
 	}
 	var last ClientTotals
 	want := func(joined, failed uint64, what string) {
 		t.Helper()
-		got := r.View().ClientTotals()
+		v := r.View()
+		got := v.ClientTotals()
 		if got != (ClientTotals{Joined: joined, Failed: failed}) {
 			t.Fatalf("%s: fleet totals = %+v, want %d joined, %d failed", what, got, joined, failed)
 		}
 		if got.Joined < last.Joined || got.Failed < last.Failed {
 			t.Fatalf("%s: fleet totals went back from %+v to %+v", what, last, got)
+		}
+		if bytes := v.Total().Counters; bytes != (Counters{SendBytes: 100 * joined, RecvBytes: 10 * joined}) {
+			t.Fatalf("%s: fleet bytes = %+v, want %d sent, %d received", what, bytes, 100*joined, 10*joined)
 		}
 		last = got
 	}

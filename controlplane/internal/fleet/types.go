@@ -143,8 +143,26 @@ func (c ClientTotals) add(o ClientTotals) ClientTotals {
 	return ClientTotals{Joined: c.Joined + o.Joined, Failed: c.Failed + o.Failed}
 }
 
-func (c ClientTotals) sub(o ClientTotals) ClientTotals {
-	return ClientTotals{Joined: c.Joined - o.Joined, Failed: c.Failed - o.Failed}
+// sinceBoot is what a worker counts since its boot: bytes and clients. A
+// replica keeps it for the workers gone, so that the fleet's counters
+// never go back.
+type sinceBoot struct {
+	Counters
+	ClientTotals
+}
+
+func (c sinceBoot) add(o sinceBoot) sinceBoot {
+	return sinceBoot{
+		Counters:     Counters{SendBytes: c.SendBytes + o.SendBytes, RecvBytes: c.RecvBytes + o.RecvBytes},
+		ClientTotals: c.ClientTotals.add(o.ClientTotals),
+	}
+}
+
+func (c sinceBoot) sub(o sinceBoot) sinceBoot {
+	return sinceBoot{
+		Counters:     Counters{SendBytes: c.SendBytes - o.SendBytes, RecvBytes: c.RecvBytes - o.RecvBytes},
+		ClientTotals: ClientTotals{Joined: c.Joined - o.Joined, Failed: c.Failed - o.Failed},
+	}
 }
 
 // Samples are a worker's counters at one instant. They are lists, not

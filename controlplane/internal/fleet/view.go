@@ -67,6 +67,10 @@ type workerLive struct {
 	ClientTotals ClientTotals
 }
 
+func (l workerLive) sinceBoot() sinceBoot {
+	return sinceBoot{Counters: l.Counters, ClientTotals: l.ClientTotals}
+}
+
 // Worker is a worker as the API shows it.
 type Worker struct {
 	Hello
@@ -144,14 +148,15 @@ type View struct {
 	Streams []*Stream
 	Clients []*Client
 	Vhosts  []*Vhost
-	// gone counts the clients of the workers dropped before the view was
-	// built (Registry.gone, read with the workers).
-	gone ClientTotals
+	// gone counts the bytes and clients of the workers dropped before the
+	// view was built (Registry.gone, read with the workers).
+	gone sinceBoot
 }
 
-// Total sums every worker's traffic since its boot.
+// Total sums every worker's traffic since its boot, and the bytes of the
+// workers gone (see ClientTotals): its counters never go back.
 func (v *View) Total() Traffic {
-	var t Traffic
+	t := Traffic{Counters: v.gone.Counters}
 	for _, w := range v.Workers {
 		t = t.add(w.Traffic())
 	}
@@ -163,7 +168,7 @@ func (v *View) Total() Traffic {
 // totals only grow within its boot, and pass to gone when it leaves, so
 // the sum never decreases.
 func (v *View) ClientTotals() ClientTotals {
-	t := v.gone
+	t := v.gone.ClientTotals
 	for _, w := range v.Workers {
 		t = t.add(w.ClientTotals())
 	}
