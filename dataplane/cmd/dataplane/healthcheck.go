@@ -2,39 +2,46 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"time"
+
+	"tidecast.dev/dataplane/internal/statussock"
 )
 
 // healthcheck is the container health probe (images have no shell): the
-// worker is healthy when its RTMP port accepts connections.
+// worker is healthy when it runs here and every RTMP address it listens on
+// accepts connections. It asks the worker for those addresses, since the
+// control plane may have moved them since the worker started.
 func healthcheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("dataplane healthcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	def := getenv("DATAPLANE_RTMP_LISTEN")
-	if def == "" {
-		def = ":1935"
-	}
-	listen := fs.String("rtmp-listen", def, "the worker's RTMP listen address (env DATAPLANE_RTMP_LISTEN)")
+	var nodeID string
+	nodeIDFlag(&nodeID).define(fs, getenv)
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	addr := splitList(*listen)
-	if len(addr) == 0 {
-		return fmt.Errorf("no RTMP listen address")
-	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", localAddr(addr[0]))
+	addrs, err := statussock.Query(ctx, nodeID)
 	if err != nil {
-		return fmt.Errorf("rtmp: %w", err)
+		return err
 	}
-	conn.Close()
+	if len(addrs) == 0 {
+		return errors.New("the worker has no RTMP listener")
+	}
+	var d net.Dialer
+	for _, a := range addrs {
+		conn, err := d.DialContext(ctx, "tcp", localAddr(a))
+		if err != nil {
+			return fmt.Errorf("rtmp: %w", err)
+		}
+		conn.Close()
+	}
 	fmt.Fprintln(stdout, "healthy")
 	return nil
 }

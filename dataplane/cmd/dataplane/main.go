@@ -53,17 +53,33 @@ type flagSpec struct {
 	secret bool
 }
 
+// define adds the flag to fs, its default taken from the environment
+// unless the flag is secret.
+func (s flagSpec) define(fs *flag.FlagSet, getenv func(string) string) {
+	def := s.def
+	if v := getenv(s.env); v != "" && !s.secret {
+		def = v
+	}
+	fs.StringVar(s.dst, s.name, def, s.usage+" (env "+s.env+")")
+}
+
+// nodeIDFlag is the worker's id. The health probe, run in the worker's
+// container with its environment and host name, finds the worker by it.
+func nodeIDFlag(dst *string) flagSpec {
+	host, _ := os.Hostname()
+	return flagSpec{"node-id", "DATAPLANE_NODE_ID", host, "this worker's id, unique in the fleet", dst, false}
+}
+
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck(ctx, args[1:], getenv, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	host, _ := os.Hostname()
 	var nodeID, controlPlanes, token, rtmpListen, webrtcListen, advertiseRTMP, advertiseWebRTC, logLevel string
 	var tlsCA, tlsCert, tlsKey, tlsServerName, pprofListen string
 	specs := []flagSpec{
-		{"node-id", "DATAPLANE_NODE_ID", host, "this worker's id, unique in the fleet", &nodeID, false},
+		nodeIDFlag(&nodeID),
 		{"control-plane", "DATAPLANE_CONTROL_PLANE", "127.0.0.1:1988", "control-plane addresses host:port, comma separated; a name resolving to several addresses counts as several replicas", &controlPlanes, false},
 		{"token", "DATAPLANE_TOKEN", "", "shared token presented to the control plane", &token, true},
 		{"rtmp-listen", "DATAPLANE_RTMP_LISTEN", ":1935", "RTMP listen addresses [ip:]port, comma separated (the control plane's listen directive replaces them)", &rtmpListen, false},
@@ -78,11 +94,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		{"pprof-listen", "DATAPLANE_PPROF_LISTEN", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (default: off)", &pprofListen, false},
 	}
 	for _, s := range specs {
-		def := s.def
-		if v := getenv(s.env); v != "" && !s.secret {
-			def = v
-		}
-		fs.StringVar(s.dst, s.name, def, s.usage+" (env "+s.env+")")
+		s.define(fs, getenv)
 	}
 	showVersion := fs.Bool("v", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {

@@ -22,6 +22,7 @@ import (
 	"tidecast.dev/dataplane/internal/nodestats"
 	"tidecast.dev/dataplane/internal/registry"
 	"tidecast.dev/dataplane/internal/rtmp/server"
+	"tidecast.dev/dataplane/internal/statussock"
 )
 
 // Version is the data plane's release.
@@ -54,6 +55,7 @@ type App struct {
 	stats    *nodestats.Sampler
 	rtmp     *server.Server
 	cp       *cpclient.Client
+	status   *statussock.Server // nil where the OS has no abstract sockets
 }
 
 // New builds the worker. It fails fast on bad configuration.
@@ -96,6 +98,17 @@ func New(cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.cp = cp
+	// The health probe asks the worker where RTMP listens now: a pushed
+	// config may have moved it.
+	status, err := statussock.Listen(cfg.NodeID, a.rtmp.Addrs)
+	switch {
+	case errors.Is(err, statussock.ErrUnsupported):
+		log.Warn("dataplane healthcheck cannot reach this worker", "err", err)
+	case err != nil:
+		rtmp.Close()
+		return nil, err
+	}
+	a.status = status
 	return a, nil
 }
 
@@ -105,6 +118,9 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { a.stats.Run(ctx, time.Second); return nil })
 	g.Go(func() error { return a.cp.Run(ctx) })
 	g.Go(func() error { return a.rtmp.Run(ctx) })
+	if a.status != nil {
+		g.Go(func() error { return a.status.Run(ctx) })
+	}
 	a.log.Info("data plane running", "node", a.cfg.NodeID, "control_planes", a.cfg.ControlPlanes)
 	return g.Wait()
 }

@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -10,7 +12,13 @@ import (
 	"google.golang.org/grpc"
 
 	fleetv1 "tidecast.dev/proto/fleet/v1"
+
+	"tidecast.dev/dataplane/internal/statussock"
 )
+
+// A worker's status socket is named after its node id and shared by
+// everything in the network namespace: each test takes a node id of its own.
+func uniqueNodeID() string { return "t-" + rand.Text() }
 
 // controlPlaneStub accepts sessions and hands their first messages to the
 // test.
@@ -45,7 +53,8 @@ func TestAWorkerStartsReportsAndStopsWithoutLeaks(t *testing.T) {
 	go func() { defer close(served); _ = srv.Serve(lis) }()
 	defer func() { srv.Stop(); <-served }()
 
-	a, err := New(Config{NodeID: "w1", ControlPlanes: []string{lis.Addr().String()}, RTMPListen: []string{"127.0.0.1:0"}})
+	node := uniqueNodeID()
+	a, err := New(Config{NodeID: node, ControlPlanes: []string{lis.Addr().String()}, RTMPListen: []string{"127.0.0.1:0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,11 +64,16 @@ func TestAWorkerStartsReportsAndStopsWithoutLeaks(t *testing.T) {
 
 	select {
 	case m := <-stub.got:
-		if m.GetHello().GetNodeId() != "w1" || m.GetHello().GetBootId() == "" {
-			t.Fatalf("first message = %v, want a hello from w1 with a boot id", m)
+		if m.GetHello().GetNodeId() != node || m.GetHello().GetBootId() == "" {
+			t.Fatalf("first message = %v, want a hello from %s with a boot id", m, node)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no hello within 5 s")
+	}
+	qctx, qcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer qcancel()
+	if got, err := statussock.Query(qctx, node); err != nil || !slices.Equal(got, []string{a.RTMPAddrs()[0].String()}) {
+		t.Fatalf("status socket: %q, %v; RTMP listens on %v", got, err, a.RTMPAddrs())
 	}
 	cancel()
 	select {
@@ -69,5 +83,8 @@ func TestAWorkerStartsReportsAndStopsWithoutLeaks(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return within 5 s of cancellation")
+	}
+	if _, err := statussock.Query(qctx, node); err == nil {
+		t.Fatal("the status socket still answers after Run returned")
 	}
 }

@@ -21,7 +21,7 @@ func TestAWorkerServesMediaWithNoControlPlane(t *testing.T) {
 	unreachable := dead.Addr().String()
 	dead.Close()
 
-	a, err := New(Config{NodeID: "alone", ControlPlanes: []string{unreachable}, RTMPListen: []string{"127.0.0.1:0"}})
+	a, err := New(Config{NodeID: uniqueNodeID(), ControlPlanes: []string{unreachable}, RTMPListen: []string{"127.0.0.1:0"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,11 +140,14 @@ func TestASessionOpensWithHelloAndSnapshotThenStreamsEvents(t *testing.T) {
 	cp := startFake(t, "127.0.0.1:0")
 	rc := startClient(t, Config{Targets: []string{cp.addr}, Token: "s3cret"}, nil)
 	cp.waitFor(t, "hello and snapshot", func() bool { return len(cp.got) >= 2 })
-	if cp.got[0].GetHello().GetNodeId() != "w1" || cp.got[1].GetSnapshot() == nil {
-		t.Fatalf("first messages = %v, %v; want hello then snapshot", cp.got[0], cp.got[1])
+	cp.mu.Lock()
+	first, second, tokens := cp.got[0], cp.got[1], slices.Clone(cp.tokens)
+	cp.mu.Unlock()
+	if first.GetHello().GetNodeId() != "w1" || second.GetSnapshot() == nil {
+		t.Fatalf("first messages = %v, %v; want hello then snapshot", first, second)
 	}
-	if !slices.Contains(cp.tokens, "Bearer s3cret") {
-		t.Fatalf("tokens = %q, want the bearer token", cp.tokens)
+	if !slices.Contains(tokens, "Bearer s3cret") {
+		t.Fatalf("tokens = %q, want the bearer token", tokens)
 	}
 	rc.reg.AddClient(media.ClientInfo{ID: "c1", Type: media.RTMPPlay}, &media.Counters{}, func() {})
 	cp.waitFor(t, "client joined event", func() bool {
@@ -177,11 +180,13 @@ func TestKickIsCarriedOutAndAnswered(t *testing.T) {
 	})
 	<-kicked
 	codes := map[string]int32{}
+	cp.mu.Lock()
 	for _, m := range cp.got {
 		if r := m.GetCommandResult(); r != nil {
 			codes[r.GetCommandId()] = r.GetCode()
 		}
 	}
+	cp.mu.Unlock()
 	if codes["k1"] != 0 || codes["k2"] != media.CodeClientNotFound {
 		t.Fatalf("result codes = %v, want k1:0 k2:%d", codes, media.CodeClientNotFound)
 	}

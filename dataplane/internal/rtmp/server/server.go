@@ -102,9 +102,9 @@ func listenAll(addrs []string, have map[string]net.Listener) (map[string]net.Lis
 
 // Addrs returns the listeners' addresses, in the order of Settings.Listen.
 func (s *Server) Addrs() []net.Addr {
-	st := s.settings.Load()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	st := s.settings.Load() // under mu: Apply swaps it with the listeners
 	var out []net.Addr
 	for _, a := range st.Listen {
 		if l, ok := s.listeners[a]; ok {
@@ -136,8 +136,6 @@ func (s *Server) Apply(settings Settings) error {
 	if err != nil {
 		return err
 	}
-	s.settings.Store(&st)
-	s.hub.SetChunkSize(st.ChunkSize)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -147,6 +145,8 @@ func (s *Server) Apply(settings Settings) error {
 		}
 		return ErrClosed
 	}
+	s.settings.Store(&st)
+	s.hub.SetChunkSize(st.ChunkSize)
 	for a, l := range opened {
 		s.listeners[a] = l
 		if s.running {
