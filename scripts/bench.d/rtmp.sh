@@ -156,10 +156,11 @@ rtmp_suite() (
 	# report NAME LABEL PLAYERS VHOST_BODY CPU_TARGET [MW]: the rows of a
 	# configuration; with MW, also the reference's figure and our ratio.
 	report() {
-		local name=$1 label=$2 n=$3 vhost=$4 target=${5:+; target <= $5} mw=${6:-} cmd failed ref=""
+		local name=$1 label=$2 n=$3 vhost=$4 target=${5:+; target <= $5} mw=${6:-} cmd failed ref="" ref_delay=""
 		cmd="scripts/bench.sh rtmp: $(printf "$shown" "$n"); vhost __defaultVhost__ { $vhost }"
 		if [[ -n $mw ]]; then
 			ref="; reference server $(med .server.cpu_percent_per_mbps "$name-ref"), ours/reference x$(ratio "$name")"
+			ref_delay="; reference server p50 $(med .delay_ms.p50 "$name-ref") ms, p99 $(med .delay_ms.p99 "$name-ref") ms"
 			cmd+="; reference: $(printf "$shown_ref" "$mw" "$n")"
 		fi
 		row "rtmp $label CPU per Mbit/s" \
@@ -170,6 +171,8 @@ rtmp_suite() (
 			"$(med .server.goroutines_per_player "$name") (runs: $(all .server.goroutines_per_player "$name"))" "$cmd"
 		row "rtmp $label frames dropped" \
 			"$(all .window.dropped_frames "$name") (per run; players connected: $(all '"\(.connected)/\(.players)"' "$name"), disconnected: $(all .disconnected "$name"))" "$cmd"
+		row "rtmp $label delivery delay" \
+			"p50 $(med .delay_ms.p50 "$name") ms, p99 $(med .delay_ms.p99 "$name") ms, max $(med .delay_ms.max "$name") ms (beyond each player's best message; runs' p99: $(all .delay_ms.p99 "$name")$ref_delay)" "$cmd"
 		row "rtmp $label API send_30s error" \
 			"stream $(med .server.api.stream_error_percent "$name") %, players median $(med .server.api.client_error_percent_median "$name") % / worst $(med .server.api.client_error_percent_max "$name") % (target <= 5 %)" "$cmd"
 		failed=$(cat "$dir/$name".*.json.status "$dir/$name"-ref.*.json.status 2>/dev/null | grep -cv '^0$' || true)

@@ -47,7 +47,7 @@ func runPlayers(ctx context.Context, cfg loadConfig) *Report {
 	}
 	pctx, stopPlayers := context.WithCancel(ctx)
 	defer stopPlayers()
-	var stopping atomic.Bool
+	var stopping, measuring atomic.Bool
 	var wg, ready sync.WaitGroup
 
 	start := time.Now()
@@ -73,16 +73,18 @@ func runPlayers(ctx context.Context, cfg loadConfig) *Report {
 			ready.Done()
 			continue
 		}
-		wg.Go(func() { p.run(pctx, &cfg, ready.Done, &stopping) })
+		wg.Go(func() { p.run(pctx, &cfg, ready.Done, &stopping, &measuring, start) })
 	}
 	tick.Stop()
 	ready.Wait()
 	connected := time.Now()
 
 	sleepUntil(ctx, connected.Add(cfg.warmup))
+	measuring.Store(true)
 	from := takeSnapshot(ctx, &cfg, players)
 	sleepUntil(ctx, connected.Add(cfg.duration))
 	to := takeSnapshot(ctx, &cfg, players)
+	measuring.Store(false)
 
 	stopping.Store(true)
 	stopPlayers()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"sync/atomic"
+	"time"
 
 	"tidecast.dev/dataplane/internal/codec"
 	"tidecast.dev/dataplane/internal/rtmp/chunk"
@@ -27,9 +28,11 @@ type player struct {
 	dropped, unpublications atomic.Uint64
 	err                     atomic.Pointer[string]
 
-	// Owned by the goroutine: the last video frame's timestamp.
+	// Owned by the goroutine: the last video frame's timestamp, and the
+	// window's delays.
 	lastVideo uint32
 	haveLast  bool
+	delays    delays
 }
 
 // counts is a player's counters at one instant.
@@ -47,8 +50,9 @@ func (p *player) fail(state int32, err error) {
 
 // run connects, plays and reads until ctx ends. ready is called once the
 // player plays or has failed. stopping tells an expected close from a
-// disconnection.
-func (p *player) run(ctx context.Context, cfg *loadConfig, ready func(), stopping *atomic.Bool) {
+// disconnection; while measuring is set, the delays of audio and video
+// messages are recorded (on the clock of epoch).
+func (p *player) run(ctx context.Context, cfg *loadConfig, ready func(), stopping, measuring *atomic.Bool, epoch time.Time) {
 	dctx, cancel := context.WithTimeout(ctx, cfg.connectTimeout)
 	c, err := client.Dial(dctx, cfg.url)
 	if err == nil {
@@ -79,6 +83,9 @@ func (p *player) run(ctx context.Context, cfg *loadConfig, ready func(), stoppin
 			return
 		}
 		p.bytes.Store(c.BytesReceived())
+		if (m.Type == chunk.TypeVideo || m.Type == chunk.TypeAudio) && measuring.Load() {
+			p.delays.record(sinceMillis(epoch), m.Timestamp)
+		}
 		switch {
 		case m.Type == chunk.TypeVideo:
 			p.onVideo(m.Timestamp, m.Payload, interval)

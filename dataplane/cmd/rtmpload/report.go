@@ -22,6 +22,8 @@ type Report struct {
 	// Window leaves the warm-up out; Total runs from the first connect.
 	Window Figures `json:"window"`
 	Total  Figures `json:"total"`
+	// Delay is the window's delivery delays (see delay.go).
+	Delay Delay `json:"delay_ms"`
 	// Egress over each second (and each 5 s) of the run, in Mbit/s.
 	Egress1s  []float64       `json:"egress_mbps_1s"`
 	Egress5s  []float64       `json:"egress_mbps_5s"`
@@ -71,6 +73,7 @@ func newReport(cfg *loadConfig, players []*player, zero, from, to snapshot, conn
 		ConnectSeconds: round2(connect.Seconds()),
 		Window:         figures(from, to),
 		Total:          figures(zero, to),
+		Delay:          delayFigures(players),
 		Egress1s:       eg.buckets(1),
 		Egress5s:       eg.buckets(5),
 	}
@@ -144,6 +147,8 @@ func (r *Report) summary(w io.Writer) {
 	win := r.Window
 	fmt.Fprintf(w, "rtmpload: window %.1f s: %.1f Mbit/s, per player %.0f kbit/s (min %.0f, max %.0f), %d video frames dropped by %d players\n",
 		win.Seconds, win.Mbps, win.PlayerKbps.Median, win.PlayerKbps.Min, win.PlayerKbps.Max, win.DroppedFrames, win.PlayersWithDrops)
+	fmt.Fprintf(w, "rtmpload: delay beyond each player's best message: p50 %.0f ms, p90 %.0f ms, p99 %.0f ms, max %.0f ms (%d messages)\n",
+		r.Delay.P50, r.Delay.P90, r.Delay.P99, r.Delay.Max, r.Delay.Messages)
 	if s := r.Server; s != nil {
 		fmt.Fprintf(w, "rtmpload: server: %.2f%% of a core (%.4f%% per Mbit/s), %.1f KiB RSS and %.2f goroutines per player\n",
 			s.CPUPercent, s.CPUPercentPerMbps, s.RSSPerPlayerKB, s.GoroutinesPerPlayer)

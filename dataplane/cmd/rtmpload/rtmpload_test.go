@@ -94,6 +94,28 @@ func TestAnFLVFileIsReadBackAndLoopsOneFrameIntervalAfterItsLastFrame(t *testing
 	}
 }
 
+func TestDelaysAreMeasuredFromEachPlayersBestMessage(t *testing.T) {
+	early, late := &player{}, &player{}
+	// early's messages arrive 5 ms after their timestamps, but for one
+	// held back 40 ms more; late's all arrive 1 s after theirs.
+	for ts := uint32(0); ts < 1000; ts += 10 {
+		hold := int64(0)
+		if ts == 500 {
+			hold = 40
+		}
+		early.delays.record(int64(ts)+5+hold, ts)
+		late.delays.record(int64(ts)+1000, ts)
+	}
+	got := delayFigures([]*player{early, late, {}})
+	if want := (Delay{Messages: 200, P50: 0, P90: 0, P99: 0, Max: 40}); got != want {
+		t.Fatalf("delays %+v, want %+v", got, want)
+	}
+	early.delays.record(100000, 0) // past the histogram's range: counted at its end
+	if got := delayFigures([]*player{early}); got.Max != delayBuckets-1-(delayBuckets/2) {
+		t.Fatalf("max %v for an out-of-range delay", got.Max)
+	}
+}
+
 func TestVideoTimestampGapsCountTheFramesMissing(t *testing.T) {
 	var p player
 	frame := []byte{0x27, 1, 0, 0, 0}
@@ -150,6 +172,11 @@ func TestPlayersGetEveryFrameOfTheLoopingPublisher(t *testing.T) {
 	}
 	if len(rep.PerPlayer) != 5 || rep.PerPlayer[0].State != "stopped" || rep.Server == nil || rep.Server.RSSKB == 0 {
 		t.Fatalf("per player %+v, server %+v", rep.PerPlayer, rep.Server)
+	}
+	// A merged batch is written once it spans more than 100 ms, and the
+	// publisher never sends ahead of time: its first message waited that.
+	if d := rep.Delay; d.Messages < uint64(w.VideoFrames) || d.Max < 100 {
+		t.Fatalf("delays %+v: want every window message, the longest over 100 ms", d)
 	}
 
 	stopPublishing()
