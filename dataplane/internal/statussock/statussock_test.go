@@ -17,6 +17,9 @@ import (
 // tests of other packages included: each test takes a node id of its own.
 func uniqueNodeID() string { return "t-" + rand.Text() }
 
+// The tests' RTMP addresses are only values the worker reports: nothing
+// listens on them.
+
 func query(t *testing.T, nodeID string) ([]string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -27,7 +30,7 @@ func query(t *testing.T, nodeID string) ([]string, error) {
 func TestAnswersTheAddressesOfTheMomentUntilStopped(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	var mu sync.Mutex
-	addrs := []net.Addr{&net.TCPAddr{IP: net.IPv6unspecified, Port: 1935}}
+	addrs := []net.Addr{&net.TCPAddr{IP: net.IPv6unspecified, Port: 40001}}
 	node := uniqueNodeID()
 	s, err := Listen(node, func() []net.Addr { mu.Lock(); defer mu.Unlock(); return addrs })
 	if err != nil {
@@ -37,13 +40,13 @@ func TestAnswersTheAddressesOfTheMomentUntilStopped(t *testing.T) {
 	ran := make(chan error, 1)
 	go func() { ran <- s.Run(ctx) }()
 
-	if got, err := query(t, node); err != nil || !slices.Equal(got, []string{"[::]:1935"}) {
+	if got, err := query(t, node); err != nil || !slices.Equal(got, []string{"[::]:40001"}) {
 		t.Fatalf("Query = %q, %v", got, err)
 	}
 	mu.Lock()
-	addrs = []net.Addr{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 40001}, &net.TCPAddr{IP: net.IPv4zero, Port: 1936}}
+	addrs = []net.Addr{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 40001}, &net.TCPAddr{IP: net.IPv4zero, Port: 40002}}
 	mu.Unlock()
-	if got, err := query(t, node); err != nil || !slices.Equal(got, []string{"127.0.0.2:40001", "0.0.0.0:1936"}) {
+	if got, err := query(t, node); err != nil || !slices.Equal(got, []string{"127.0.0.2:40001", "0.0.0.0:40002"}) {
 		t.Fatalf("Query after the change = %q, %v", got, err)
 	}
 	mu.Lock()
@@ -76,7 +79,7 @@ func TestASecondWorkerWithTheSameNodeIDIsRefused(t *testing.T) {
 
 func TestANodeIDTooLongForASocketNameStillWorks(t *testing.T) {
 	node := uniqueNodeID() + strings.Repeat("x", 200)
-	s, err := Listen(node, func() []net.Addr { return []net.Addr{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1935}} })
+	s, err := Listen(node, func() []net.Addr { return []net.Addr{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40001}} })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +87,7 @@ func TestANodeIDTooLongForASocketNameStillWorks(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- s.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	if got, err := query(t, node); err != nil || !slices.Equal(got, []string{"127.0.0.1:1935"}) {
+	if got, err := query(t, node); err != nil || !slices.Equal(got, []string{"127.0.0.1:40001"}) {
 		t.Fatalf("Query = %q, %v", got, err)
 	}
 }
