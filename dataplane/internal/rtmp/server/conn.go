@@ -73,10 +73,6 @@ type conn struct {
 	publisher      *hub.Publisher
 	player         *player
 	registered     bool
-	// failure is how the connection's end ended its session (see
-	// sessionError); nil until serve sets it, so sessions the client ends
-	// by command end gracefully.
-	failure error
 }
 
 // countingReader counts what the connection reads and, while idle is
@@ -189,11 +185,11 @@ func (c *conn) serve() {
 	if we := c.writeErr.Load(); we != nil && errors.Is(err, net.ErrClosed) {
 		err = *we
 	}
-	c.failure = sessionError(err)
-	c.endSession()
+	failure := sessionError(err)
+	c.endSession(failure)
 	c.nc.Close()
 	switch {
-	case c.failure == nil, errors.Is(err, net.ErrClosed): // our own close was logged where decided
+	case failure == nil, errors.Is(err, net.ErrClosed): // our own close was logged where decided
 		c.log.Debug("closed", "err", err)
 	default:
 		c.log.Info("closed", "err", err)
@@ -317,10 +313,10 @@ func (c *conn) command(m *chunk.Message) error {
 	case "play":
 		return c.onPlay(stringArg(args, 1))
 	case "FCUnpublish":
-		c.endSession()
+		c.endSession(nil)
 		return c.result(txid, nil, amf0.Undefined{})
 	case "deleteStream", "closeStream":
-		c.endSession()
+		c.endSession(nil)
 	case "getStreamLength":
 		return c.result(txid, nil, 0.0)
 	default:
@@ -461,7 +457,7 @@ func (c *conn) onPlay(name string) error {
 	if err := c.flush(); err != nil {
 		r.Abort()
 		r.Close()
-		c.endSession()
+		c.endSession(sessionError(err))
 		return err
 	}
 
@@ -495,8 +491,9 @@ func (c *conn) register(t media.ClientType, key media.StreamKey, name string, si
 
 // endSession ends a publish or play session, if any: the stream hears of
 // it, the writer is joined and the client leaves the registry, failed if
-// c.failure says so. The connection stays open for another session.
-func (c *conn) endSession() {
+// failure is not nil (see sessionError). The connection stays open for
+// another session.
+func (c *conn) endSession(failure error) {
 	if c.publisher != nil {
 		c.publisher.Close()
 		c.publisher, c.in.stream, c.in.flush = nil, nil, nil
@@ -510,7 +507,7 @@ func (c *conn) endSession() {
 		c.in.idle = c.limits.IdleTimeout
 	}
 	if c.registered {
-		c.srv.reg.RemoveClient(c.id, c.failure)
+		c.srv.reg.RemoveClient(c.id, failure)
 		c.registered = false
 	}
 }
