@@ -25,6 +25,7 @@ const (
 	FMLEPublish  ClientType = "fmle-publish"
 	FlashPublish ClientType = "flash-publish"
 	RTMPPlay     ClientType = "rtmp-play"
+	FLVPlay      ClientType = "flv-play"
 	RTCPublish   ClientType = "rtc-publish"
 	RTCPlay      ClientType = "rtc-play"
 )
@@ -139,6 +140,22 @@ type Settings struct {
 	MaxConnections int
 	Vhosts         []VhostSettings
 	WebRTC         WebRTCSettings
+	HTTPServer     HTTPServerSettings
+}
+
+// HTTPServerSettings configure the worker's HTTP server (SRS's
+// http_server), which serves HTTP-FLV.
+type HTTPServerSettings struct {
+	Enabled bool
+	Listen  string // [ip:]port
+}
+
+// HTTPRemuxSettings are a vhost's HTTP-FLV settings (SRS's http_remux).
+type HTTPRemuxSettings struct {
+	Enabled bool
+	// Mount is the URL path template, SRS's default
+	// "[vhost]/[app]/[stream].flv".
+	Mount string
 }
 
 // VhostSettings are a vhost's media settings.
@@ -152,6 +169,7 @@ type VhostSettings struct {
 	RTC       bool
 	RTMPToRTC bool
 	RTCToRTMP bool
+	HTTPRemux HTTPRemuxSettings
 }
 
 // WebRTCSettings configure the WebRTC listener.
