@@ -206,8 +206,10 @@ type Hello struct {
 	WebrtcAddresses []string `protobuf:"bytes,5,rep,name=webrtc_addresses,json=webrtcAddresses,proto3" json:"webrtc_addresses,omitempty"`
 	StartedAtMs     int64    `protobuf:"varint,6,opt,name=started_at_ms,json=startedAtMs,proto3" json:"started_at_ms,omitempty"`
 	Pid             int32    `protobuf:"varint,7,opt,name=pid,proto3" json:"pid,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// HTTP server addresses (HTTP-FLV), host:port; empty when it is off.
+	HttpAddresses []string `protobuf:"bytes,8,rep,name=http_addresses,json=httpAddresses,proto3" json:"http_addresses,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Hello) Reset() {
@@ -287,6 +289,13 @@ func (x *Hello) GetPid() int32 {
 		return x.Pid
 	}
 	return 0
+}
+
+func (x *Hello) GetHttpAddresses() []string {
+	if x != nil {
+		return x.HttpAddresses
+	}
+	return nil
 }
 
 type Snapshot struct {
@@ -928,7 +937,7 @@ type Client struct {
 	PageUrl       string                 `protobuf:"bytes,7,opt,name=page_url,json=pageUrl,proto3" json:"page_url,omitempty"`
 	SwfUrl        string                 `protobuf:"bytes,8,opt,name=swf_url,json=swfUrl,proto3" json:"swf_url,omitempty"`
 	TcUrl         string                 `protobuf:"bytes,9,opt,name=tc_url,json=tcUrl,proto3" json:"tc_url,omitempty"`
-	Type          string                 `protobuf:"bytes,10,opt,name=type,proto3" json:"type,omitempty"` // fmle-publish, flash-publish, rtmp-play, rtc-publish, rtc-play
+	Type          string                 `protobuf:"bytes,10,opt,name=type,proto3" json:"type,omitempty"` // fmle-publish, flash-publish, rtmp-play, flv-play, rtc-publish, rtc-play
 	Publish       bool                   `protobuf:"varint,11,opt,name=publish,proto3" json:"publish,omitempty"`
 	ConnectedAtMs int64                  `protobuf:"varint,12,opt,name=connected_at_ms,json=connectedAtMs,proto3" json:"connected_at_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1743,6 +1752,7 @@ type Config struct {
 	MaxConnections int32                  `protobuf:"varint,4,opt,name=max_connections,json=maxConnections,proto3" json:"max_connections,omitempty"`
 	Vhosts         []*VhostConfig         `protobuf:"bytes,5,rep,name=vhosts,proto3" json:"vhosts,omitempty"`
 	Webrtc         *WebRTCConfig          `protobuf:"bytes,6,opt,name=webrtc,proto3" json:"webrtc,omitempty"`
+	HttpServer     *HTTPServerConfig      `protobuf:"bytes,7,opt,name=http_server,json=httpServer,proto3" json:"http_server,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -1819,6 +1829,13 @@ func (x *Config) GetWebrtc() *WebRTCConfig {
 	return nil
 }
 
+func (x *Config) GetHttpServer() *HTTPServerConfig {
+	if x != nil {
+		return x.HttpServer
+	}
+	return nil
+}
+
 type VhostConfig struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Name     string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -1826,12 +1843,16 @@ type VhostConfig struct {
 	GopCache bool                   `protobuf:"varint,3,opt,name=gop_cache,json=gopCache,proto3" json:"gop_cache,omitempty"`
 	// Merged writes: gather a reader's messages for up to this long, then write
 	// them at once. 0 means realtime (write every message as it comes).
-	MwLatencyMs   int32 `protobuf:"varint,4,opt,name=mw_latency_ms,json=mwLatencyMs,proto3" json:"mw_latency_ms,omitempty"`
-	RtcEnabled    bool  `protobuf:"varint,5,opt,name=rtc_enabled,json=rtcEnabled,proto3" json:"rtc_enabled,omitempty"`
-	RtmpToRtc     bool  `protobuf:"varint,6,opt,name=rtmp_to_rtc,json=rtmpToRtc,proto3" json:"rtmp_to_rtc,omitempty"`
-	RtcToRtmp     bool  `protobuf:"varint,7,opt,name=rtc_to_rtmp,json=rtcToRtmp,proto3" json:"rtc_to_rtmp,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MwLatencyMs int32 `protobuf:"varint,4,opt,name=mw_latency_ms,json=mwLatencyMs,proto3" json:"mw_latency_ms,omitempty"`
+	RtcEnabled  bool  `protobuf:"varint,5,opt,name=rtc_enabled,json=rtcEnabled,proto3" json:"rtc_enabled,omitempty"`
+	RtmpToRtc   bool  `protobuf:"varint,6,opt,name=rtmp_to_rtc,json=rtmpToRtc,proto3" json:"rtmp_to_rtc,omitempty"`
+	RtcToRtmp   bool  `protobuf:"varint,7,opt,name=rtc_to_rtmp,json=rtcToRtmp,proto3" json:"rtc_to_rtmp,omitempty"`
+	// HTTP-FLV (SRS's http_remux): served when this and http_server are on.
+	HttpRemuxEnabled bool `protobuf:"varint,8,opt,name=http_remux_enabled,json=httpRemuxEnabled,proto3" json:"http_remux_enabled,omitempty"`
+	// URL path template, e.g. "[vhost]/[app]/[stream].flv".
+	HttpRemuxMount string `protobuf:"bytes,9,opt,name=http_remux_mount,json=httpRemuxMount,proto3" json:"http_remux_mount,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *VhostConfig) Reset() {
@@ -1913,6 +1934,73 @@ func (x *VhostConfig) GetRtcToRtmp() bool {
 	return false
 }
 
+func (x *VhostConfig) GetHttpRemuxEnabled() bool {
+	if x != nil {
+		return x.HttpRemuxEnabled
+	}
+	return false
+}
+
+func (x *VhostConfig) GetHttpRemuxMount() string {
+	if x != nil {
+		return x.HttpRemuxMount
+	}
+	return ""
+}
+
+// SRS's http_server: the worker's HTTP listener, which serves HTTP-FLV.
+type HTTPServerConfig struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Enabled       bool                   `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	Listen        string                 `protobuf:"bytes,2,opt,name=listen,proto3" json:"listen,omitempty"` // TCP [ip:]port
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HTTPServerConfig) Reset() {
+	*x = HTTPServerConfig{}
+	mi := &file_fleet_v1_fleet_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HTTPServerConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HTTPServerConfig) ProtoMessage() {}
+
+func (x *HTTPServerConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_fleet_v1_fleet_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HTTPServerConfig.ProtoReflect.Descriptor instead.
+func (*HTTPServerConfig) Descriptor() ([]byte, []int) {
+	return file_fleet_v1_fleet_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *HTTPServerConfig) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *HTTPServerConfig) GetListen() string {
+	if x != nil {
+		return x.Listen
+	}
+	return ""
+}
+
 type WebRTCConfig struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Enabled       bool                   `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
@@ -1924,7 +2012,7 @@ type WebRTCConfig struct {
 
 func (x *WebRTCConfig) Reset() {
 	*x = WebRTCConfig{}
-	mi := &file_fleet_v1_fleet_proto_msgTypes[20]
+	mi := &file_fleet_v1_fleet_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1936,7 +2024,7 @@ func (x *WebRTCConfig) String() string {
 func (*WebRTCConfig) ProtoMessage() {}
 
 func (x *WebRTCConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_fleet_v1_fleet_proto_msgTypes[20]
+	mi := &file_fleet_v1_fleet_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1949,7 +2037,7 @@ func (x *WebRTCConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebRTCConfig.ProtoReflect.Descriptor instead.
 func (*WebRTCConfig) Descriptor() ([]byte, []int) {
-	return file_fleet_v1_fleet_proto_rawDescGZIP(), []int{20}
+	return file_fleet_v1_fleet_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *WebRTCConfig) GetEnabled() bool {
@@ -1983,7 +2071,7 @@ type Kick struct {
 
 func (x *Kick) Reset() {
 	*x = Kick{}
-	mi := &file_fleet_v1_fleet_proto_msgTypes[21]
+	mi := &file_fleet_v1_fleet_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1995,7 +2083,7 @@ func (x *Kick) String() string {
 func (*Kick) ProtoMessage() {}
 
 func (x *Kick) ProtoReflect() protoreflect.Message {
-	mi := &file_fleet_v1_fleet_proto_msgTypes[21]
+	mi := &file_fleet_v1_fleet_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2008,7 +2096,7 @@ func (x *Kick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Kick.ProtoReflect.Descriptor instead.
 func (*Kick) Descriptor() ([]byte, []int) {
-	return file_fleet_v1_fleet_proto_rawDescGZIP(), []int{21}
+	return file_fleet_v1_fleet_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Kick) GetCommandId() string {
@@ -2040,7 +2128,7 @@ type WebRTCOffer struct {
 
 func (x *WebRTCOffer) Reset() {
 	*x = WebRTCOffer{}
-	mi := &file_fleet_v1_fleet_proto_msgTypes[22]
+	mi := &file_fleet_v1_fleet_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2052,7 +2140,7 @@ func (x *WebRTCOffer) String() string {
 func (*WebRTCOffer) ProtoMessage() {}
 
 func (x *WebRTCOffer) ProtoReflect() protoreflect.Message {
-	mi := &file_fleet_v1_fleet_proto_msgTypes[22]
+	mi := &file_fleet_v1_fleet_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2065,7 +2153,7 @@ func (x *WebRTCOffer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebRTCOffer.ProtoReflect.Descriptor instead.
 func (*WebRTCOffer) Descriptor() ([]byte, []int) {
-	return file_fleet_v1_fleet_proto_rawDescGZIP(), []int{22}
+	return file_fleet_v1_fleet_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *WebRTCOffer) GetCommandId() string {
@@ -2126,7 +2214,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_fleet_v1_fleet_proto_msgTypes[23]
+	mi := &file_fleet_v1_fleet_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2138,7 +2226,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_fleet_v1_fleet_proto_msgTypes[23]
+	mi := &file_fleet_v1_fleet_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2151,7 +2239,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_fleet_v1_fleet_proto_rawDescGZIP(), []int{23}
+	return file_fleet_v1_fleet_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Ping) GetNonce() uint64 {
@@ -2170,7 +2258,7 @@ type Resync struct {
 
 func (x *Resync) Reset() {
 	*x = Resync{}
-	mi := &file_fleet_v1_fleet_proto_msgTypes[24]
+	mi := &file_fleet_v1_fleet_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2182,7 +2270,7 @@ func (x *Resync) String() string {
 func (*Resync) ProtoMessage() {}
 
 func (x *Resync) ProtoReflect() protoreflect.Message {
-	mi := &file_fleet_v1_fleet_proto_msgTypes[24]
+	mi := &file_fleet_v1_fleet_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2195,7 +2283,7 @@ func (x *Resync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resync.ProtoReflect.Descriptor instead.
 func (*Resync) Descriptor() ([]byte, []int) {
-	return file_fleet_v1_fleet_proto_rawDescGZIP(), []int{24}
+	return file_fleet_v1_fleet_proto_rawDescGZIP(), []int{25}
 }
 
 var File_fleet_v1_fleet_proto protoreflect.FileDescriptor
@@ -2212,7 +2300,7 @@ const file_fleet_v1_fleet_proto_rawDesc = "" +
 	"node_stats\x18\x05 \x01(\v2\x1c.tidecast.fleet.v1.NodeStatsH\x00R\tnodeStats\x12I\n" +
 	"\x0ecommand_result\x18\x06 \x01(\v2 .tidecast.fleet.v1.CommandResultH\x00R\rcommandResult\x12-\n" +
 	"\x04pong\x18\a \x01(\v2\x17.tidecast.fleet.v1.PongH\x00R\x04pongB\x06\n" +
-	"\x04body\"\xdb\x01\n" +
+	"\x04body\"\x82\x02\n" +
 	"\x05Hello\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x17\n" +
 	"\aboot_id\x18\x02 \x01(\tR\x06bootId\x12\x18\n" +
@@ -2220,7 +2308,8 @@ const file_fleet_v1_fleet_proto_rawDesc = "" +
 	"\x0ertmp_addresses\x18\x04 \x03(\tR\rrtmpAddresses\x12)\n" +
 	"\x10webrtc_addresses\x18\x05 \x03(\tR\x0fwebrtcAddresses\x12\"\n" +
 	"\rstarted_at_ms\x18\x06 \x01(\x03R\vstartedAtMs\x12\x10\n" +
-	"\x03pid\x18\a \x01(\x05R\x03pid\"\xcd\x01\n" +
+	"\x03pid\x18\a \x01(\x05R\x03pid\x12%\n" +
+	"\x0ehttp_addresses\x18\b \x03(\tR\rhttpAddresses\"\xcd\x01\n" +
 	"\bSnapshot\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1e\n" +
 	"\vtaken_at_ms\x18\x02 \x01(\x03R\ttakenAtMs\x123\n" +
@@ -2348,7 +2437,7 @@ const file_fleet_v1_fleet_proto_rawDesc = "" +
 	"\fwebrtc_offer\x18\x03 \x01(\v2\x1e.tidecast.fleet.v1.WebRTCOfferH\x00R\vwebrtcOffer\x12-\n" +
 	"\x04ping\x18\x04 \x01(\v2\x17.tidecast.fleet.v1.PingH\x00R\x04ping\x123\n" +
 	"\x06resync\x18\x05 \x01(\v2\x19.tidecast.fleet.v1.ResyncH\x00R\x06resyncB\x06\n" +
-	"\x04body\"\xfc\x01\n" +
+	"\x04body\"\xc2\x02\n" +
 	"\x06Config\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\x12\x1f\n" +
 	"\vrtmp_listen\x18\x02 \x03(\tR\n" +
@@ -2357,7 +2446,9 @@ const file_fleet_v1_fleet_proto_rawDesc = "" +
 	"chunk_size\x18\x03 \x01(\x05R\tchunkSize\x12'\n" +
 	"\x0fmax_connections\x18\x04 \x01(\x05R\x0emaxConnections\x126\n" +
 	"\x06vhosts\x18\x05 \x03(\v2\x1e.tidecast.fleet.v1.VhostConfigR\x06vhosts\x127\n" +
-	"\x06webrtc\x18\x06 \x01(\v2\x1f.tidecast.fleet.v1.WebRTCConfigR\x06webrtc\"\xdd\x01\n" +
+	"\x06webrtc\x18\x06 \x01(\v2\x1f.tidecast.fleet.v1.WebRTCConfigR\x06webrtc\x12D\n" +
+	"\vhttp_server\x18\a \x01(\v2#.tidecast.fleet.v1.HTTPServerConfigR\n" +
+	"httpServer\"\xb5\x02\n" +
 	"\vVhostConfig\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aenabled\x18\x02 \x01(\bR\aenabled\x12\x1b\n" +
@@ -2366,7 +2457,12 @@ const file_fleet_v1_fleet_proto_rawDesc = "" +
 	"\vrtc_enabled\x18\x05 \x01(\bR\n" +
 	"rtcEnabled\x12\x1e\n" +
 	"\vrtmp_to_rtc\x18\x06 \x01(\bR\trtmpToRtc\x12\x1e\n" +
-	"\vrtc_to_rtmp\x18\a \x01(\bR\trtcToRtmp\"`\n" +
+	"\vrtc_to_rtmp\x18\a \x01(\bR\trtcToRtmp\x12,\n" +
+	"\x12http_remux_enabled\x18\b \x01(\bR\x10httpRemuxEnabled\x12(\n" +
+	"\x10http_remux_mount\x18\t \x01(\tR\x0ehttpRemuxMount\"D\n" +
+	"\x10HTTPServerConfig\x12\x18\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x16\n" +
+	"\x06listen\x18\x02 \x01(\tR\x06listen\"`\n" +
 	"\fWebRTCConfig\x12\x18\n" +
 	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x16\n" +
 	"\x06listen\x18\x02 \x01(\tR\x06listen\x12\x1e\n" +
@@ -2404,33 +2500,34 @@ func file_fleet_v1_fleet_proto_rawDescGZIP() []byte {
 	return file_fleet_v1_fleet_proto_rawDescData
 }
 
-var file_fleet_v1_fleet_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_fleet_v1_fleet_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_fleet_v1_fleet_proto_goTypes = []any{
-	(*WorkerMessage)(nil),  // 0: tidecast.fleet.v1.WorkerMessage
-	(*Hello)(nil),          // 1: tidecast.fleet.v1.Hello
-	(*Snapshot)(nil),       // 2: tidecast.fleet.v1.Snapshot
-	(*Event)(nil),          // 3: tidecast.fleet.v1.Event
-	(*PublishStarted)(nil), // 4: tidecast.fleet.v1.PublishStarted
-	(*CodecInfo)(nil),      // 5: tidecast.fleet.v1.CodecInfo
-	(*Stream)(nil),         // 6: tidecast.fleet.v1.Stream
-	(*VideoInfo)(nil),      // 7: tidecast.fleet.v1.VideoInfo
-	(*AudioInfo)(nil),      // 8: tidecast.fleet.v1.AudioInfo
-	(*Client)(nil),         // 9: tidecast.fleet.v1.Client
-	(*Samples)(nil),        // 10: tidecast.fleet.v1.Samples
-	(*ClientCounters)(nil), // 11: tidecast.fleet.v1.ClientCounters
-	(*StreamCounters)(nil), // 12: tidecast.fleet.v1.StreamCounters
-	(*NodeStats)(nil),      // 13: tidecast.fleet.v1.NodeStats
-	(*CommandResult)(nil),  // 14: tidecast.fleet.v1.CommandResult
-	(*WebRTCAnswer)(nil),   // 15: tidecast.fleet.v1.WebRTCAnswer
-	(*Pong)(nil),           // 16: tidecast.fleet.v1.Pong
-	(*ControlMessage)(nil), // 17: tidecast.fleet.v1.ControlMessage
-	(*Config)(nil),         // 18: tidecast.fleet.v1.Config
-	(*VhostConfig)(nil),    // 19: tidecast.fleet.v1.VhostConfig
-	(*WebRTCConfig)(nil),   // 20: tidecast.fleet.v1.WebRTCConfig
-	(*Kick)(nil),           // 21: tidecast.fleet.v1.Kick
-	(*WebRTCOffer)(nil),    // 22: tidecast.fleet.v1.WebRTCOffer
-	(*Ping)(nil),           // 23: tidecast.fleet.v1.Ping
-	(*Resync)(nil),         // 24: tidecast.fleet.v1.Resync
+	(*WorkerMessage)(nil),    // 0: tidecast.fleet.v1.WorkerMessage
+	(*Hello)(nil),            // 1: tidecast.fleet.v1.Hello
+	(*Snapshot)(nil),         // 2: tidecast.fleet.v1.Snapshot
+	(*Event)(nil),            // 3: tidecast.fleet.v1.Event
+	(*PublishStarted)(nil),   // 4: tidecast.fleet.v1.PublishStarted
+	(*CodecInfo)(nil),        // 5: tidecast.fleet.v1.CodecInfo
+	(*Stream)(nil),           // 6: tidecast.fleet.v1.Stream
+	(*VideoInfo)(nil),        // 7: tidecast.fleet.v1.VideoInfo
+	(*AudioInfo)(nil),        // 8: tidecast.fleet.v1.AudioInfo
+	(*Client)(nil),           // 9: tidecast.fleet.v1.Client
+	(*Samples)(nil),          // 10: tidecast.fleet.v1.Samples
+	(*ClientCounters)(nil),   // 11: tidecast.fleet.v1.ClientCounters
+	(*StreamCounters)(nil),   // 12: tidecast.fleet.v1.StreamCounters
+	(*NodeStats)(nil),        // 13: tidecast.fleet.v1.NodeStats
+	(*CommandResult)(nil),    // 14: tidecast.fleet.v1.CommandResult
+	(*WebRTCAnswer)(nil),     // 15: tidecast.fleet.v1.WebRTCAnswer
+	(*Pong)(nil),             // 16: tidecast.fleet.v1.Pong
+	(*ControlMessage)(nil),   // 17: tidecast.fleet.v1.ControlMessage
+	(*Config)(nil),           // 18: tidecast.fleet.v1.Config
+	(*VhostConfig)(nil),      // 19: tidecast.fleet.v1.VhostConfig
+	(*HTTPServerConfig)(nil), // 20: tidecast.fleet.v1.HTTPServerConfig
+	(*WebRTCConfig)(nil),     // 21: tidecast.fleet.v1.WebRTCConfig
+	(*Kick)(nil),             // 22: tidecast.fleet.v1.Kick
+	(*WebRTCOffer)(nil),      // 23: tidecast.fleet.v1.WebRTCOffer
+	(*Ping)(nil),             // 24: tidecast.fleet.v1.Ping
+	(*Resync)(nil),           // 25: tidecast.fleet.v1.Resync
 }
 var file_fleet_v1_fleet_proto_depIdxs = []int32{
 	1,  // 0: tidecast.fleet.v1.WorkerMessage.hello:type_name -> tidecast.fleet.v1.Hello
@@ -2454,19 +2551,20 @@ var file_fleet_v1_fleet_proto_depIdxs = []int32{
 	12, // 18: tidecast.fleet.v1.Samples.streams:type_name -> tidecast.fleet.v1.StreamCounters
 	15, // 19: tidecast.fleet.v1.CommandResult.webrtc_answer:type_name -> tidecast.fleet.v1.WebRTCAnswer
 	18, // 20: tidecast.fleet.v1.ControlMessage.config:type_name -> tidecast.fleet.v1.Config
-	21, // 21: tidecast.fleet.v1.ControlMessage.kick:type_name -> tidecast.fleet.v1.Kick
-	22, // 22: tidecast.fleet.v1.ControlMessage.webrtc_offer:type_name -> tidecast.fleet.v1.WebRTCOffer
-	23, // 23: tidecast.fleet.v1.ControlMessage.ping:type_name -> tidecast.fleet.v1.Ping
-	24, // 24: tidecast.fleet.v1.ControlMessage.resync:type_name -> tidecast.fleet.v1.Resync
+	22, // 21: tidecast.fleet.v1.ControlMessage.kick:type_name -> tidecast.fleet.v1.Kick
+	23, // 22: tidecast.fleet.v1.ControlMessage.webrtc_offer:type_name -> tidecast.fleet.v1.WebRTCOffer
+	24, // 23: tidecast.fleet.v1.ControlMessage.ping:type_name -> tidecast.fleet.v1.Ping
+	25, // 24: tidecast.fleet.v1.ControlMessage.resync:type_name -> tidecast.fleet.v1.Resync
 	19, // 25: tidecast.fleet.v1.Config.vhosts:type_name -> tidecast.fleet.v1.VhostConfig
-	20, // 26: tidecast.fleet.v1.Config.webrtc:type_name -> tidecast.fleet.v1.WebRTCConfig
-	0,  // 27: tidecast.fleet.v1.Fleet.Session:input_type -> tidecast.fleet.v1.WorkerMessage
-	17, // 28: tidecast.fleet.v1.Fleet.Session:output_type -> tidecast.fleet.v1.ControlMessage
-	28, // [28:29] is the sub-list for method output_type
-	27, // [27:28] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	21, // 26: tidecast.fleet.v1.Config.webrtc:type_name -> tidecast.fleet.v1.WebRTCConfig
+	20, // 27: tidecast.fleet.v1.Config.http_server:type_name -> tidecast.fleet.v1.HTTPServerConfig
+	0,  // 28: tidecast.fleet.v1.Fleet.Session:input_type -> tidecast.fleet.v1.WorkerMessage
+	17, // 29: tidecast.fleet.v1.Fleet.Session:output_type -> tidecast.fleet.v1.ControlMessage
+	29, // [29:30] is the sub-list for method output_type
+	28, // [28:29] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_fleet_v1_fleet_proto_init() }
@@ -2505,7 +2603,7 @@ func file_fleet_v1_fleet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fleet_v1_fleet_proto_rawDesc), len(file_fleet_v1_fleet_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
