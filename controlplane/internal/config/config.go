@@ -96,7 +96,10 @@ type HTTPS struct {
 	Cert    string
 }
 
-// HTTPServer is the http_server block (streams and static files).
+// HTTPServer is the http_server block. Enabled and Listen are pushed to
+// the workers, whose HTTP server serves HTTP-FLV (see Vhost.HTTPRemux);
+// Crossdomain governs the API's CORS, as in SRS. Dir (static files) and
+// HTTPS are accepted and have no effect.
 type HTTPServer struct {
 	Enabled     bool
 	Listen      string
@@ -162,6 +165,7 @@ type Vhost struct {
 	TCPNoDelay bool
 	Play       Play
 	RTC        VhostRTC
+	HTTPRemux  HTTPRemux
 }
 
 // Play is vhost.play.
@@ -172,6 +176,18 @@ type Play struct {
 	MWLatency         time.Duration // merged-write latency; 0 sends every message at once
 	MWMsgs            int
 }
+
+// HTTPRemux is vhost.http_remux (SRS 1's http_flv): live HTTP-FLV on the
+// workers' http_server.
+type HTTPRemux struct {
+	Enabled bool
+	// Mount is the URL path template: it ends in ".flv" and contains
+	// "[stream]", and may contain "[vhost]" and "[app]".
+	Mount string
+}
+
+// DefaultHTTPRemuxMount is SRS's default vhost.http_remux.mount.
+const DefaultHTTPRemuxMount = "[vhost]/[app]/[stream].flv"
 
 // VhostRTC is vhost.rtc.
 type VhostRTC struct {
@@ -238,6 +254,7 @@ func newVhost(name string) Vhost {
 			MWLatency:         350 * time.Millisecond,
 			MWMsgs:            8,
 		},
+		HTTPRemux: HTTPRemux{Mount: DefaultHTTPRemuxMount},
 	}
 }
 

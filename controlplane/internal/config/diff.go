@@ -5,11 +5,11 @@ import "slices"
 // Changes says which areas differ between two configurations, so that a
 // reload applies only what changed. The zero value means "nothing".
 type Changes struct {
-	WorkerSettings bool // anything pushed to data-plane workers: listen, chunk_size, max_connections, vhosts, rtc_server
+	WorkerSettings bool // anything pushed to data-plane workers: listen, chunk_size, max_connections, vhosts, rtc_server, http_server.enabled and listen
 	Vhosts         bool
 	RTC            bool // rtc_server
 	HTTPAPIListen  bool // http_api.enabled, http_api.listen
-	HTTPServer     bool // http_server.enabled, listen, dir
+	HTTPServer     bool // http_server.enabled, listen, dir (enabled and listen are worker settings too)
 	HTTPS          bool // http_api.https, http_server.https
 	Auth           bool // http_api.auth
 	RawAPI         bool // http_api.raw_api
@@ -44,6 +44,7 @@ func (c *Config) Diff(old *Config) Changes {
 		Fleet: c.Fleet != old.Fleet,
 	}
 	ch.WorkerSettings = ch.Vhosts || ch.RTC || !slices.Equal(c.Listen, old.Listen) ||
-		c.ChunkSize != old.ChunkSize || c.MaxConnections != old.MaxConnections
+		c.ChunkSize != old.ChunkSize || c.MaxConnections != old.MaxConnections ||
+		c.HTTPServer.Enabled != old.HTTPServer.Enabled || c.HTTPServer.Listen != old.HTTPServer.Listen
 	return ch
 }

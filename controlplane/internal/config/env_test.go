@@ -17,7 +17,7 @@ vhost a.example.com { }
 
 // envTryValues are tried in turn until one is valid for the variable and
 // changes the configuration.
-var envTryValues = []string{"on", "off", "1936", "console", "warn", "debug", "tcp", "ipv6", "x"}
+var envTryValues = []string{"on", "off", "1936", "console", "warn", "debug", "tcp", "ipv6", "x", "[stream].flv"}
 
 func TestEveryEnvOverrideChangesTheConfig(t *testing.T) {
 	base := mustLoad(t, envBase, nil)
@@ -57,6 +57,7 @@ func TestEnvNamesFollowSRS(t *testing.T) {
 		"SRS_VHOST_MIN_LATENCY", "SRS_VHOST_TCP_NODELAY", "SRS_VHOST_PLAY_GOP_CACHE", "SRS_VHOST_PLAY_GOP_CACHE_MAX_FRAMES",
 		"SRS_VHOST_PLAY_QUEUE_LENGTH", "SRS_VHOST_PLAY_MW_LATENCY", "SRS_VHOST_PLAY_MW_MSGS",
 		"SRS_VHOST_RTC_ENABLED", "SRS_VHOST_RTC_RTMP_TO_RTC", "SRS_VHOST_RTC_RTC_TO_RTMP",
+		"SRS_VHOST_HTTP_REMUX_ENABLED", "SRS_VHOST_HTTP_REMUX_MOUNT",
 	} {
 		if !slices.Contains(names, want) {
 			t.Errorf("EnvNames lacks %s", want)
@@ -95,6 +96,13 @@ func TestEnvOverrides(t *testing.T) {
 			func(c *Config) any { return c.HTTPAPI.Enabled }, false},
 		{"a default-on switch from the environment is off only for off", env{"SRS_HTTP_SERVER_CROSSDOMAIN": "false"},
 			func(c *Config) any { return c.HTTPServer.Crossdomain }, true},
+		{"SRS_HTTP_SERVER_ENABLED and SRS_HTTP_SERVER_LISTEN set the HTTP server", env{"SRS_HTTP_SERVER_ENABLED": "on", "SRS_HTTP_SERVER_LISTEN": "8081"},
+			func(c *Config) any { return []any{c.HTTPServer.Enabled, c.HTTPServer.Listen} }, []any{true, "8081"}},
+		{"SRS_VHOST_HTTP_REMUX_* apply to every vhost", env{"SRS_VHOST_HTTP_REMUX_ENABLED": "on", "SRS_VHOST_HTTP_REMUX_MOUNT": "[app]/[stream].flv"},
+			func(c *Config) any {
+				return []HTTPRemux{c.Vhosts[0].HTTPRemux, c.Vhosts[1].HTTPRemux, c.Vhosts[2].HTTPRemux}
+			},
+			[]HTTPRemux{{true, "[app]/[stream].flv"}, {true, "[app]/[stream].flv"}, {true, "[app]/[stream].flv"}}},
 		{"a secret may contain spaces", env{"SRS_HTTP_API_AUTH_PASSWORD": "a b"},
 			func(c *Config) any { return c.HTTPAPI.Auth.Password.Reveal() }, "a b"},
 	}
@@ -118,6 +126,8 @@ func TestEnvErrorsNameTheVariable(t *testing.T) {
 		{"an invalid address in a list", env{"SRS_LISTEN": "1935 x"}, `env SRS_LISTEN: directive "listen": invalid port "x"`},
 		{"a blank list", env{"SRS_LISTEN": "  "}, `env SRS_LISTEN: directive "listen": requires at least one [ip:]port`},
 		{"an invalid vhost value", env{"SRS_VHOST_PLAY_MW_LATENCY": "-5"}, `env SRS_VHOST_PLAY_MW_LATENCY: directive "vhost.play.mw_latency": invalid value "-5"`},
+		{"an invalid mount", env{"SRS_VHOST_HTTP_REMUX_MOUNT": "[stream].mp3"}, `env SRS_VHOST_HTTP_REMUX_MOUNT: directive "vhost.http_remux.mount": invalid mount "[stream].mp3": must end in .flv`},
+		{"an invalid HTTP server port", env{"SRS_HTTP_SERVER_LISTEN": "99999"}, `env SRS_HTTP_SERVER_LISTEN: directive "http_server.listen": invalid port "99999"`},
 		{"an alias", env{"SRS_LOG_LEVEL": "loud"}, `env SRS_LOG_LEVEL: directive "srs_log_level": invalid value "loud"`},
 		{"a check across directives", env{"SRS_FLEET_EXPIRE_AFTER": "10"}, `env SRS_FLEET_EXPIRE_AFTER: directive "fleet.expire_after": must be longer than fleet.ping_interval (1s)`},
 	}

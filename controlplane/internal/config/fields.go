@@ -83,6 +83,22 @@ func endpoint[T any](path string, p func(*T) *string) field[T] {
 	return scalar(path, p, func(s string) (string, error) { return s, checkEndpoint(s) })
 }
 
+// mount is an HTTP-FLV URL path template (vhost.http_remux.mount). SRS
+// picks the format by the extension; we serve FLV only, so .ts, .aac and
+// .mp3 mounts are refused rather than silently not served. Without
+// [stream] every stream would claim the same path.
+func mount[T any](path string, p func(*T) *string) field[T] {
+	return scalar(path, p, func(s string) (string, error) {
+		if !strings.HasSuffix(s, ".flv") {
+			return "", fmt.Errorf("invalid mount %q: must end in .flv (only HTTP-FLV is served)", s)
+		}
+		if !strings.Contains(s, "[stream]") {
+			return "", fmt.Errorf("invalid mount %q: must contain [stream]", s)
+		}
+		return s, nil
+	})
+}
+
 // endpoints is one or more [ip:]port.
 func endpoints[T any](path string, p func(*T) *[]string) field[T] {
 	f := newField(path, func(t *T, args []string) error {

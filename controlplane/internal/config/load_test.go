@@ -51,7 +51,10 @@ func TestLoadFullConfig(t *testing.T) {
 		Auth:   Auth{Enabled: true, Username: "admin", Password: "s3cret pass"},
 		HTTPS:  HTTPS{Enabled: true, Listen: "1990", Key: "./conf/server.key", Cert: "./conf/server.crt"},
 	})
-	check("HTTPServer.HTTPS.Listen", c.HTTPServer.HTTPS.Listen, "8088")
+	check("HTTPServer", c.HTTPServer, HTTPServer{
+		Enabled: true, Listen: "8080", Dir: "./objs/nginx/html", Crossdomain: true,
+		HTTPS: HTTPS{Enabled: true, Listen: "8088", Key: "./conf/server.key", Cert: "./conf/server.crt"},
+	})
 	check("RTCServer", c.RTCServer, RTCServer{
 		Enabled: true, Listen: "8000", Candidate: "192.168.1.10", Protocol: "all",
 		TCP: RTCTCP{Enabled: true, Listen: "8000"}, Encrypt: true, APIAsCandidates: true,
@@ -71,10 +74,12 @@ func TestLoadFullConfig(t *testing.T) {
 	rt, _ := c.Vhost("realtime.srs.com")
 	check("realtime vhost", rt, Vhost{
 		Name: "realtime.srs.com", Enabled: true, MinLatency: true, TCPNoDelay: true,
-		Play: Play{GopCache: false, GopCacheMaxFrames: 2500, QueueLength: 10 * time.Second, MWLatency: 0, MWMsgs: 0},
+		Play:      Play{GopCache: false, GopCacheMaxFrames: 2500, QueueLength: 10 * time.Second, MWLatency: 0, MWMsgs: 0},
+		HTTPRemux: HTTPRemux{Enabled: false, Mount: "[vhost]/[app]/[stream].flv"},
 	})
 	def, _ := c.Vhost(DefaultVhost)
 	check("default vhost rtc", def.RTC, VhostRTC{Enabled: true, RTMPToRTC: true, RTCToRTMP: true})
+	check("default vhost http_remux", def.HTTPRemux, HTTPRemux{Enabled: true, Mount: "[vhost]/[app]/[stream].flv"})
 	tr, _ := c.Vhost("transcode.srs.com")
 	check("disabled vhost", tr.Enabled, false)
 
@@ -90,10 +95,14 @@ func TestLoadFullConfig(t *testing.T) {
 		`directive "vhost.rtc.nack" is not supported`,
 		`directive "vhost.play.time_jitter" is not supported`,
 		`directive "vhost.chunk_size" is not supported`,
+		`directive "vhost.http_remux.guess_has_av" is not supported`,
 	} {
 		if !slices.ContainsFunc(c.Warnings, func(s string) bool { return strings.Contains(s, w) }) {
 			t.Errorf("no warning containing %q in\n%s", w, strings.Join(c.Warnings, "\n"))
 		}
+	}
+	if n := countContaining(c.Warnings, `http_remux"`) + countContaining(c.Warnings, `http_remux.fast_cache"`); n != 0 {
+		t.Errorf("http_remux or its fast_cache (which SRS's FLV ignores) reported: %q", c.Warnings)
 	}
 	if n := countContaining(c.Warnings, `"stream_caster"`); n != 1 {
 		t.Errorf("stream_caster reported %d times, want once", n)
@@ -176,6 +185,29 @@ func TestLoadValues(t *testing.T) {
 			func(c *Config) any { return c.Vhosts[0].Realtime() }, true},
 		{"a default vhost is not realtime", "listen 1;", nil,
 			func(c *Config) any { return c.Vhosts[0].Realtime() }, false},
+		{"http_server is off on 8080 by default", "listen 1;", nil,
+			func(c *Config) any { return []any{c.HTTPServer.Enabled, c.HTTPServer.Listen} }, []any{false, "8080"}},
+		{"http_server takes enabled and listen", "listen 1; http_server { enabled on; listen 127.0.0.1:8081; }", nil,
+			func(c *Config) any { return []any{c.HTTPServer.Enabled, c.HTTPServer.Listen} }, []any{true, "127.0.0.1:8081"}},
+		{"http_remux is off with SRS's mount by default", "listen 1; vhost a { }", nil,
+			func(c *Config) any { return c.Vhosts[0].HTTPRemux }, HTTPRemux{Mount: "[vhost]/[app]/[stream].flv"}},
+		{"http_remux takes enabled and mount", "listen 1; vhost a { http_remux { enabled on; mount [app]/[stream].flv; } }", nil,
+			func(c *Config) any { return c.Vhosts[0].HTTPRemux }, HTTPRemux{Enabled: true, Mount: "[app]/[stream].flv"}},
+		{"a mount may start with a slash and name one app", "listen 1; vhost a { http_remux { mount /live/[stream].flv; } }", nil,
+			func(c *Config) any { return c.Vhosts[0].HTTPRemux.Mount }, "/live/[stream].flv"},
+		{"SRS 1's http_flv is http_remux", "listen 1; vhost a { http_flv { enabled on; mount [stream].flv; } }", nil,
+			func(c *Config) any { return c.Vhosts[0].HTTPRemux }, HTTPRemux{Enabled: true, Mount: "[stream].flv"}},
+		{"http_remux's fast_cache is accepted silently, as SRS's FLV ignores it",
+			"listen 1; vhost a { http_remux { enabled on; fast_cache 30; } }", nil,
+			func(c *Config) any { return c.Warnings }, []string(nil)},
+		{"http_remux's other SRS directives are accepted with a warning",
+			"listen 1;\nvhost a { http_remux {\n drop_if_not_match on;\n has_audio on;\n has_video off;\n guess_has_av on; } }", nil,
+			func(c *Config) any { return c.Warnings }, []string{
+				`t.conf:3: directive "vhost.http_remux.drop_if_not_match" is not supported and is ignored`,
+				`t.conf:4: directive "vhost.http_remux.has_audio" is not supported and is ignored`,
+				`t.conf:5: directive "vhost.http_remux.has_video" is not supported and is ignored`,
+				`t.conf:6: directive "vhost.http_remux.guess_has_av" is not supported and is ignored`,
+			}},
 		{"an unknown child of a block SRS does not check is a warning",
 			"listen 1; http_api { https { ciphers ALL; } }", nil,
 			func(c *Config) any { return c.Warnings }, []string{`t.conf:1: directive "http_api.https.ciphers" is unknown and is ignored`}},
@@ -230,6 +262,14 @@ func TestLoadErrors(t *testing.T) {
 		{"an unknown fleet child is an error", "listen 1; fleet { bogus on; }", `t.conf:1: directive "fleet.bogus": unknown directive`},
 		{"an unknown vhost child is an error", "listen 1; vhost a { bogus on; }", `t.conf:1: directive "vhost.bogus": unknown directive`},
 		{"an unknown play child is an error", "listen 1; vhost a { play { bogus on; } }", `t.conf:1: directive "vhost.play.bogus": unknown directive`},
+		{"an unknown http_remux child is an error", "listen 1; vhost a { http_remux { bogus on; } }", `t.conf:1: directive "vhost.http_remux.bogus": unknown directive`},
+		{"an http_remux mount must end in .flv", "listen 1;\nvhost a {\n http_remux {\n  mount [vhost]/[app]/[stream].ts;\n }\n}",
+			`t.conf:4: directive "vhost.http_remux.mount": invalid mount "[vhost]/[app]/[stream].ts": must end in .flv (only HTTP-FLV is served)`},
+		{"an http_remux mount must contain [stream]", "listen 1;\nvhost a { http_remux { mount [app]/live.flv; } }",
+			`t.conf:2: directive "vhost.http_remux.mount": invalid mount "[app]/live.flv": must contain [stream]`},
+		{"an http_remux mount takes one value", "listen 1; vhost a { http_remux { mount a/[stream].flv b/[stream].flv; } }",
+			`t.conf:1: directive "vhost.http_remux.mount": expects 1 value, got 2`},
+		{"an http_server listen must be a port", "listen 1;\nhttp_server {\n listen http;\n}", `t.conf:3: directive "http_server.listen": invalid port "http"`},
 		{"a vhost is not allowed inside a block", "listen 1; http_api { vhost a { } }", `t.conf:1: directive "http_api.vhost": unknown directive`},
 		{"an invalid log tank is an error", "listen 1; srs_log_tank syslog;", `t.conf:1: directive "srs_log_tank": invalid value "syslog", expecting one of file, console`},
 		{"an invalid log level is an error", "listen 1; srs_log_level loud;", `t.conf:1: directive "srs_log_level": invalid value "loud"`},

@@ -87,6 +87,10 @@ var vhostFields = []field[Vhost]{
 	optIn("vhost.rtc.enabled", func(v *Vhost) *bool { return &v.RTC.Enabled }),
 	optIn("vhost.rtc.rtmp_to_rtc", func(v *Vhost) *bool { return &v.RTC.RTMPToRTC }),
 	optIn("vhost.rtc.rtc_to_rtmp", func(v *Vhost) *bool { return &v.RTC.RTCToRTMP }),
+	optIn("vhost.http_remux.enabled", func(v *Vhost) *bool { return &v.HTTPRemux.Enabled }),
+	mount("vhost.http_remux.mount", func(v *Vhost) *string { return &v.HTTPRemux.Mount }),
+	// SRS uses fast_cache for .mp3 and .aac mounts only; its FLV ignores it.
+	accepted[Vhost]("vhost.http_remux.fast_cache"),
 }
 
 // legacyVhost maps the vhost directives of SRS 3 and older to where SRS 4+
@@ -127,6 +131,7 @@ var blocks = map[string]bool{
 	"vhost":             true,
 	"vhost.play":        true,
 	"vhost.rtc":         true,
+	"vhost.http_remux":  true,
 }
 
 // unsupported are SRS directives we accept without implementing them: each
@@ -175,7 +180,6 @@ var unsupported = map[string][]string{
 	"vhost.publish":      nil,
 	"vhost.cluster":      nil,
 	"vhost.security":     nil,
-	"vhost.http_remux":   nil,
 	"vhost.dash":         nil,
 	"vhost.http_static":  nil,
 	"vhost.hds":          nil,
@@ -191,6 +195,11 @@ var unsupported = map[string][]string{
 	"vhost.play.atc_auto":               nil,
 	"vhost.play.send_min_interval":      nil,
 	"vhost.play.reduce_sequence_header": nil,
+
+	"vhost.http_remux.drop_if_not_match": nil,
+	"vhost.http_remux.has_audio":         nil,
+	"vhost.http_remux.has_video":         nil,
+	"vhost.http_remux.guess_has_av":      nil,
 
 	"vhost.rtc.nack":               nil,
 	"vhost.rtc.twcc":               nil,
