@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"tidecast.dev/dataplane/internal/codec"
+	"tidecast.dev/dataplane/internal/flv"
 	"tidecast.dev/dataplane/internal/rtmp/chunk"
 	"tidecast.dev/dataplane/internal/rtmp/client"
 )
@@ -90,7 +90,7 @@ func (p *player) run(ctx context.Context, cfg *loadConfig, ready func(), stoppin
 		case m.Type == chunk.TypeVideo:
 			p.onVideo(m.Timestamp, m.Payload, interval)
 		case m.Type == chunk.TypeAudio:
-			if !codec.ParseAudio(m.Payload).SequenceHeader {
+			if !flv.ParseAudio(m.Payload).SequenceHeader {
 				p.audio.Add(1)
 			}
 		case m.Status == "NetStream.Play.UnpublishNotify":
@@ -104,7 +104,7 @@ func (p *player) run(ctx context.Context, cfg *loadConfig, ready func(), stoppin
 // timestamp step of more than 1.5 frame intervals means
 // round(step/interval) - 1 frames were dropped on the way.
 func (p *player) onVideo(ts uint32, body []byte, interval float64) {
-	if !codec.ParseVideo(body).Frame {
+	if !flv.ParseVideo(body).Frame {
 		return
 	}
 	p.video.Add(1)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"tidecast.dev/dataplane/internal/hub"
 	"time"
 
 	"tidecast.dev/dataplane/internal/amf0"
@@ -132,10 +133,12 @@ func TestVideoTimestampGapsCountTheFramesMissing(t *testing.T) {
 // gets every frame, across the seams of the looping file.
 func TestPlayersGetEveryFrameOfTheLoopingPublisher(t *testing.T) {
 	reg := registry.New(nil)
+	h := hub.New(reg, hub.Options{})
+	defer h.Close()
 	srv, err := server.New(server.Settings{
 		Listen: []string{"127.0.0.1:0"},
 		Vhosts: map[string]server.VhostSettings{media.DefaultVhost: {Enabled: true, GopCache: true, MWLatency: 100 * time.Millisecond}},
-	}, reg, nil)
+	}, h, reg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

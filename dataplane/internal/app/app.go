@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"tidecast.dev/dataplane/internal/cpclient"
+	"tidecast.dev/dataplane/internal/hub"
 	"tidecast.dev/dataplane/internal/media"
 	"tidecast.dev/dataplane/internal/nodestats"
 	"tidecast.dev/dataplane/internal/registry"
@@ -53,6 +54,7 @@ type App struct {
 	log      *slog.Logger
 	registry *registry.Registry
 	stats    *nodestats.Sampler
+	hub      *hub.Hub
 	rtmp     *server.Server
 	cp       *cpclient.Client
 	status   *statussock.Server // nil where the OS has no abstract sockets
@@ -68,7 +70,8 @@ func New(cfg Config) (*App, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &App{cfg: cfg, log: log, registry: registry.New(nil), stats: nodestats.New()}
-	rtmp, err := server.New(server.Settings{Listen: cfg.RTMPListen}, a.registry, log)
+	a.hub = hub.New(a.registry, hub.Options{Logger: log.With("component", "hub")})
+	rtmp, err := server.New(server.Settings{Listen: cfg.RTMPListen}, a.hub, a.registry, log)
 	if err != nil {
 		return nil, fmt.Errorf("rtmp: %w", err)
 	}
@@ -122,7 +125,9 @@ func (a *App) Run(ctx context.Context) error {
 		g.Go(func() error { return a.status.Run(ctx) })
 	}
 	a.log.Info("data plane running", "node", a.cfg.NodeID, "control_planes", a.cfg.ControlPlanes)
-	return g.Wait()
+	err := g.Wait()
+	a.hub.Close() // after the protocol servers closed their sessions
+	return err
 }
 
 // ControlPlanesConnected lists the control-plane addresses with an open

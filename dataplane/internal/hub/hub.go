@@ -1,19 +1,21 @@
-// Package hub is the stream hub: per stream key, one publisher feeds any
-// number of readers.
+// Package hub is the worker's stream hub: per stream key, one publisher
+// feeds any number of readers, whatever protocol each of them speaks.
 //
-// Each message is chunk-encoded once, at ingest, into an immutable Packet
-// whose bytes every reader shares (the server writes them with writev), so
-// the cost per reader is a pointer in a queue. The hub keeps what a new
-// reader needs to start at once: the metadata, the sequence headers and,
-// when the vhost enables it, the packets since the last keyframe (the GOP
-// cache). Timestamps are corrected once at ingest so that they stay
-// monotonic across re-publishes for every reader.
+// Packets are codec-level (see Packet): a publisher's protocol turns what
+// it receives into packets, and each reader's protocol turns packets into
+// its output form (Form). A form is computed once per packet and shared
+// by every reader that uses it, so the cost per reader is a pointer in a
+// queue and a write. The hub keeps what a new reader needs to start at
+// once: the metadata, the codec configurations and, when the vhost
+// enables it, the packets since the last keyframe (the GOP cache).
+// Timestamps are corrected once at ingest so that they stay monotonic
+// across re-publishes for every reader.
 //
 // Readers cost no goroutine while they wait: when a reader's batch falls
-// due (every message in realtime; with merged writes once the queue spans
-// the latency), the goroutine that made it due hands the reader to its
-// writer (ReaderOptions.Flush), which takes batches until none is due.
-// One timer per stream bounds a merged batch's wait in wall-clock time.
+// due (see Reader.push for the write policy), the goroutine that made it
+// due hands the reader to its writer (ReaderOptions.Flush), which takes
+// batches until none is due. One timer per stream bounds a batch's wait
+// in wall-clock time; Close stops the timers and waits for a running one.
 //
 // A reader that falls behind never slows the publisher or the others: its
 // queue is bounded; on overflow it is emptied and the reader resumes at
@@ -31,11 +33,9 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"tidecast.dev/dataplane/internal/media"
-	"tidecast.dev/dataplane/internal/rtmp/chunk"
 )
 
 // StreamRegistry is what the hub reports about streams. *registry.Registry
@@ -49,16 +49,8 @@ type StreamRegistry interface {
 	SetCodecs(media.StreamID, *media.VideoInfo, *media.AudioInfo)
 }
 
-// MessageStreamID is the RTMP message stream id every packet is encoded
-// for. The server answers every createStream with it, as SRS does, so one
-// encoding fits every reader.
-const MessageStreamID = 1
-
 // Options tune the hub; zero values take the defaults.
 type Options struct {
-	// ChunkSize encodes the packets of streams opened from now on
-	// (default 60000, SRS's). SetChunkSize changes it later.
-	ChunkSize int
 	// QueueMessages bounds a reader's queue in messages (default 4096).
 	QueueMessages int
 	// QueueBytes bounds a reader's queue in bytes (default 8 MiB).
@@ -70,9 +62,6 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.ChunkSize <= 0 {
-		o.ChunkSize = 60000
-	}
 	if o.GOPMessages <= 0 {
 		o.GOPMessages = 2500
 	}
@@ -97,33 +86,63 @@ var (
 	// ErrStalled: the reader fell a full queue behind twice without its
 	// writer making progress.
 	ErrStalled = errors.New("hub: reader stalled")
+	// ErrNotPublished: the stream has no publisher (see
+	// ReaderOptions.Live).
+	ErrNotPublished = errors.New("hub: stream not published")
 )
 
+// keyframeRequestEvery throttles keyframe requests to a publisher.
+const keyframeRequestEvery = 500 * time.Millisecond
+
 // Hub is safe for concurrent use. It owns no goroutines but the streams'
-// timers' short runs.
+// timers' short runs, which Close ends.
 type Hub struct {
-	reg       StreamRegistry
-	opts      Options
-	chunkSize atomic.Int64
+	reg  StreamRegistry
+	opts Options
 
 	mu      sync.Mutex
 	streams map[media.StreamKey]*stream
+	closed  bool
+	// timers counts the timer runs in progress, for Close to wait.
+	timers sync.WaitGroup
 }
 
 // New makes an empty hub reporting to reg.
 func New(reg StreamRegistry, opts Options) *Hub {
-	opts = opts.withDefaults()
-	h := &Hub{reg: reg, opts: opts, streams: make(map[media.StreamKey]*stream)}
-	h.chunkSize.Store(int64(opts.ChunkSize))
-	return h
+	return &Hub{reg: reg, opts: opts.withDefaults(), streams: make(map[media.StreamKey]*stream)}
 }
 
-// SetChunkSize changes the chunk size of streams opened from now on;
-// open streams keep theirs, which their readers were told.
-func (h *Hub) SetChunkSize(n int) {
-	if n >= chunk.DefaultChunkSize {
-		h.chunkSize.Store(int64(n))
+// run runs a timer's work unless the hub is closed; Close waits for it.
+func (h *Hub) run(f func()) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
 	}
+	h.timers.Add(1)
+	h.mu.Unlock()
+	defer h.timers.Done()
+	f()
+}
+
+// Close stops the streams' timers and waits for a run in progress: no
+// hub code runs on its own afterwards. Publishers and readers are the
+// protocols' to close (before or after); batches then fall due only
+// when a packet arrives.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	if !h.closed {
+		h.closed = true
+		for _, s := range h.streams {
+			s.mu.Lock()
+			if s.timer != nil {
+				s.timer.Stop()
+			}
+			s.mu.Unlock()
+		}
+	}
+	h.mu.Unlock()
+	h.timers.Wait()
 }
 
 // Streams returns how many streams are open.
@@ -139,12 +158,7 @@ func (h *Hub) acquireLocked(key media.StreamKey, tcURL string) *stream {
 	if s := h.streams[key]; s != nil {
 		return s
 	}
-	s := &stream{
-		hub:       h,
-		key:       key,
-		id:        h.reg.NewStreamID(),
-		chunkSize: int(h.chunkSize.Load()),
-	}
+	s := &stream{hub: h, key: key, id: h.reg.NewStreamID()}
 	h.streams[key] = s
 	h.reg.OpenStream(media.StreamInfo{ID: s.id, Key: key, TcURL: tcURL, CreatedAt: time.Now()}, &s.counters)
 	h.opts.Logger.Debug("stream opened", "stream", s.id, "key", key.String())
@@ -165,9 +179,14 @@ func (h *Hub) releaseLocked(s *stream) {
 	h.opts.Logger.Debug("stream closed", "stream", s.id, "key", s.key.String())
 }
 
-// PublishOptions are the vhost settings a publisher runs with.
+// PublishOptions are the settings a publisher runs with.
 type PublishOptions struct {
 	GOPCache bool
+	// RequestKeyframe asks the publisher for a keyframe (a WebRTC PLI);
+	// nil for publishers that cannot be asked (RTMP: the GOP cache serves
+	// new readers). Readers' requests reach it at most every 500 ms. It
+	// is called without hub locks and must not block.
+	RequestKeyframe func()
 }
 
 // Publish makes client the publisher of key. A stream that has one
@@ -181,7 +200,7 @@ func (h *Hub) Publish(key media.StreamKey, client media.ClientID, tcURL string, 
 	if s.publisher != nil {
 		return nil, media.ErrStreamBusy
 	}
-	p := &Publisher{s: s, client: client}
+	p := &Publisher{s: s, client: client, requestKeyframe: o.RequestKeyframe}
 	s.publisher = p
 	s.gopCache = o.GOPCache
 	s.rebase = true
@@ -204,15 +223,23 @@ type ReaderOptions struct {
 	// Stalled is called (once, with hub locks held: it must only close
 	// the connection) when the reader is cut off for stalling.
 	Stalled func()
+	// Live refuses a stream without a publisher (ErrNotPublished)
+	// instead of waiting for one.
+	Live bool
 }
 
 // Subscribe attaches a reader to key. It starts with the stream's
-// metadata, sequence headers and GOP cache, due at once; without a
-// publisher it waits for one. The caller holds the new reader: it is its
-// writer until Take lets go.
-func (h *Hub) Subscribe(key media.StreamKey, tcURL string, o ReaderOptions) *Reader {
+// metadata, codec configurations and GOP cache, due at once; without a
+// publisher it waits for one (unless o.Live). The caller holds the new
+// reader: it is its writer until Take lets go.
+func (h *Hub) Subscribe(key media.StreamKey, tcURL string, o ReaderOptions) (*Reader, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if o.Live {
+		if s := h.streams[key]; s == nil || !s.published() {
+			return nil, ErrNotPublished
+		}
+	}
 	s := h.acquireLocked(key, tcURL)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -230,5 +257,12 @@ func (h *Hub) Subscribe(key media.StreamKey, tcURL string, o ReaderOptions) *Rea
 	r.due = r.n > 0
 	r.mu.Unlock()
 	s.readers = append(s.readers, r)
-	return r
+	return r, nil
+}
+
+// published tells whether s has a publisher.
+func (s *stream) published() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.publisher != nil
 }

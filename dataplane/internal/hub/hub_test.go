@@ -1,68 +1,52 @@
 package hub
 
 import (
-	"bytes"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
-	"tidecast.dev/dataplane/internal/amf0"
+	"go.uber.org/goleak"
+
 	"tidecast.dev/dataplane/internal/media"
 	"tidecast.dev/dataplane/internal/registry"
-	"tidecast.dev/dataplane/internal/rtmp/chunk"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var _ StreamRegistry = (*registry.Registry)(nil)
 
 var key = media.StreamKey{Vhost: media.DefaultVhost, App: "live", Name: "test"}
 
-// avcSH is an AVC sequence header around an x264 SPS of 640x360 High 3.0.
-var avcSH = func() []byte {
-	sps, _ := hex.DecodeString("6764001eacd940a02ff970110000030001000003003c0f162d96")
-	b := []byte{0x17, 0, 0, 0, 0, 1, sps[1], sps[2], sps[3], 0xff, 0xe1, 0, byte(len(sps))}
-	b = append(b, sps...)
-	return append(b, 1, 0, 4, 0x68, 0xeb, 0xe3, 0xcb)
-}()
+func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 
-var aacSH = []byte{0xaf, 0, 0x12, 0x10}
-
-func video(ts uint32, key bool) *chunk.Message {
-	ft := byte(0x27)
-	if key {
-		ft = 0x17
-	}
-	return &chunk.Message{Type: chunk.TypeVideo, Timestamp: ts, Payload: []byte{ft, 1, 0, 0, 0, 0, 0, 0, 1, 0x65}}
+func video(ts int, key bool) *Packet {
+	return &Packet{Track: TrackVideo, Codec: CodecH264, DTS: ms(ts), PTS: ms(ts), Keyframe: key, Payload: []byte{0, 0, 0, 1, 0x65}}
 }
 
-func audio(ts uint32) *chunk.Message {
-	return &chunk.Message{Type: chunk.TypeAudio, Timestamp: ts, Payload: []byte{0xaf, 1, 0x21, 0x10}}
+func audio(ts int) *Packet {
+	return &Packet{Track: TrackAudio, Codec: CodecAAC, DTS: ms(ts), PTS: ms(ts), Payload: []byte{0x21, 0x10}}
 }
 
-func header(typ uint8, payload []byte) *chunk.Message {
-	return &chunk.Message{Type: typ, Payload: payload}
+// newHub makes a hub that the test's cleanup closes.
+func newHub(t testing.TB, o Options) *Hub {
+	h := New(registry.New(nil), o)
+	t.Cleanup(h.Close)
+	return h
 }
 
-func setDataFrame(t testing.TB) *chunk.Message {
-	b, err := amf0.Append(nil, "@setDataFrame", "onMetaData", amf0.ECMAArray{{Key: "width", Value: 640.0}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &chunk.Message{Type: chunk.TypeDataAMF0, Payload: b}
-}
-
-// startPublishing publishes key with metadata and both sequence headers.
+// startPublishing publishes key with metadata and both configurations.
 func startPublishing(t testing.TB, h *Hub, o PublishOptions) *Publisher {
 	t.Helper()
 	p, err := h.Publish(key, "pub", "rtmp://h/live", o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.Write(setDataFrame(t))
-	p.Write(header(chunk.TypeVideo, avcSH))
-	p.Write(header(chunk.TypeAudio, aacSH))
+	p.Write(&Packet{Track: TrackData, Codec: CodecScript, Config: true, Payload: []byte("metadata")})
+	p.Write(&Packet{Track: TrackVideo, Codec: CodecH264, Config: true, Payload: []byte("avcC")})
+	p.Write(&Packet{Track: TrackAudio, Codec: CodecAAC, Config: true, Payload: []byte{0x12, 0x10}})
 	return p
 }
 
@@ -77,7 +61,10 @@ type testReader struct {
 func subscribe(h *Hub, tcURL string, o ReaderOptions) *testReader {
 	r := &testReader{flushes: make(chan struct{}, 1), held: true}
 	o.Flush = func() { r.flushes <- struct{}{} }
-	r.Reader = h.Subscribe(key, tcURL, o)
+	var err error
+	if r.Reader, err = h.Subscribe(key, tcURL, o); err != nil {
+		panic(err)
+	}
 	return r
 }
 
@@ -115,45 +102,16 @@ func readUntil(t *testing.T, r *testReader, n int) []*Packet {
 	return all
 }
 
-// decoded reads the packets back as messages.
-func decoded(t *testing.T, pkts []*Packet) []chunk.Message {
-	t.Helper()
-	var wire []byte
+func tracks(pkts []*Packet) []Track {
+	var ts []Track
 	for _, p := range pkts {
-		wire = append(wire, p.Wire...)
-	}
-	cr := chunk.NewReader(bytes.NewReader(wire), chunk.ReaderConfig{})
-	if len(pkts) > 0 {
-		// Packets use the stream's chunk size, which the server announces.
-		announce := chunk.AppendSetChunkSize(nil, 60000)
-		cr = chunk.NewReader(bytes.NewReader(append(announce, wire...)), chunk.ReaderConfig{})
-		if _, err := cr.ReadMessage(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var out []chunk.Message
-	for range pkts {
-		m, err := cr.ReadMessage()
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := *m
-		c.Payload = bytes.Clone(m.Payload)
-		out = append(out, c)
-	}
-	return out
-}
-
-func types(pkts []*Packet) []uint8 {
-	var ts []uint8
-	for _, p := range pkts {
-		ts = append(ts, p.Type)
+		ts = append(ts, p.Track)
 	}
 	return ts
 }
 
 func TestAReaderJoiningMidStreamStartsAtTheLastKeyframe(t *testing.T) {
-	h := New(registry.New(nil), Options{})
+	h := newHub(t, Options{})
 	p := startPublishing(t, h, PublishOptions{GOPCache: true})
 	defer p.Close()
 	p.Write(video(0, true))
@@ -165,27 +123,20 @@ func TestAReaderJoiningMidStreamStartsAtTheLastKeyframe(t *testing.T) {
 	r := subscribe(h, "rtmp://h/live", ReaderOptions{})
 	defer r.Close()
 	got := readUntil(t, r, 6)
-	want := []uint8{chunk.TypeDataAMF0, chunk.TypeVideo, chunk.TypeAudio, chunk.TypeVideo, chunk.TypeAudio, chunk.TypeVideo}
-	if !slices.Equal(types(got), want) {
-		t.Fatalf("types %v, want %v", types(got), want)
+	want := []Track{TrackData, TrackVideo, TrackAudio, TrackVideo, TrackAudio, TrackVideo}
+	if !slices.Equal(tracks(got), want) {
+		t.Fatalf("types %v, want %v", tracks(got), want)
 	}
-	if got[3].Timestamp != 66 || !got[3].Keyframe {
+	if got[3].DTS != ms(66) || !got[3].Keyframe {
 		t.Fatalf("first frame %+v", got[3])
 	}
-	msgs := decoded(t, got)
-	meta, err := amf0.Decode(msgs[0].Payload)
-	if err != nil || meta[0] != "onMetaData" {
-		t.Fatalf("metadata %v, %v: @setDataFrame not stripped", meta, err)
-	}
-	for _, m := range msgs {
-		if m.StreamID != MessageStreamID {
-			t.Fatalf("message stream %d", m.StreamID)
-		}
+	if string(got[0].Payload) != "metadata" || !got[0].Config {
+		t.Fatalf("metadata %+v", got[0])
 	}
 }
 
 func TestWithoutGOPCacheANewReaderWaitsForTheNextKeyframe(t *testing.T) {
-	h := New(registry.New(nil), Options{})
+	h := newHub(t, Options{})
 	p := startPublishing(t, h, PublishOptions{GOPCache: false})
 	defer p.Close()
 	p.Write(video(0, true))
@@ -196,25 +147,25 @@ func TestWithoutGOPCacheANewReaderWaitsForTheNextKeyframe(t *testing.T) {
 	p.Write(audio(70))
 	p.Write(video(100, true))
 	got := readUntil(t, r, 4)
-	if !slices.Equal(types(got), []uint8{chunk.TypeDataAMF0, chunk.TypeVideo, chunk.TypeAudio, chunk.TypeVideo}) || got[3].Timestamp != 100 {
-		t.Fatalf("got %v, first frame at %d", types(got), got[len(got)-1].Timestamp)
+	if !slices.Equal(tracks(got), []Track{TrackData, TrackVideo, TrackAudio, TrackVideo}) || got[3].DTS != ms(100) {
+		t.Fatalf("got %v, first frame at %d", tracks(got), got[len(got)-1].DTS)
 	}
 }
 
 func TestAReaderAttachedBeforeThePublisherGetsEverything(t *testing.T) {
-	h := New(registry.New(nil), Options{})
+	h := newHub(t, Options{})
 	r := subscribe(h, "", ReaderOptions{})
 	defer r.Close()
 	p := startPublishing(t, h, PublishOptions{GOPCache: true})
 	defer p.Close()
 	p.Write(video(0, true))
-	if got := readUntil(t, r, 4); len(got) != 4 || got[3].Timestamp != 0 || !got[3].Keyframe {
-		t.Fatalf("got %v", types(got))
+	if got := readUntil(t, r, 4); len(got) != 4 || got[3].DTS != 0 || !got[3].Keyframe {
+		t.Fatalf("got %v", tracks(got))
 	}
 }
 
 func TestASecondPublisherIsRefused(t *testing.T) {
-	h := New(registry.New(nil), Options{})
+	h := newHub(t, Options{})
 	p := startPublishing(t, h, PublishOptions{})
 	defer p.Close()
 	if _, err := h.Publish(key, "other", "", PublishOptions{}); !errors.Is(err, media.ErrStreamBusy) {
@@ -223,7 +174,7 @@ func TestASecondPublisherIsRefused(t *testing.T) {
 }
 
 func TestReadersAreToldOfUnpublishAndPickUpARepublishWithMonotonicTimestamps(t *testing.T) {
-	h := New(registry.New(nil), Options{})
+	h := newHub(t, Options{})
 	r := subscribe(h, "", ReaderOptions{})
 	defer r.Close()
 	p := startPublishing(t, h, PublishOptions{GOPCache: true})
@@ -240,22 +191,22 @@ func TestReadersAreToldOfUnpublishAndPickUpARepublishWithMonotonicTimestamps(t *
 	p.Write(video(0, true))
 	p.Write(video(33, false))
 	got = readUntil(t, r, 5)
-	if !got[0].Header || !got[1].Header || !got[2].Header {
-		t.Fatal("the new headers did not come first")
+	if !got[0].Config || !got[1].Config || !got[2].Config {
+		t.Fatal("the new configurations did not come first")
 	}
-	if got[3].Timestamp < 5033 || got[4].Timestamp != got[3].Timestamp+33 {
-		t.Fatalf("timestamps after republish: %d, %d", got[3].Timestamp, got[4].Timestamp)
+	if got[3].DTS < ms(5033) || got[4].DTS != got[3].DTS+ms(33) {
+		t.Fatalf("timestamps after republish: %d, %d", got[3].DTS, got[4].DTS)
 	}
 }
 
 func TestMergedWritesWaitForTheLatencySpan(t *testing.T) {
-	h := New(registry.New(nil), Options{})
+	h := newHub(t, Options{})
 	p := startPublishing(t, h, PublishOptions{})
 	defer p.Close()
 	r := subscribe(h, "", ReaderOptions{MWLatency: 350 * time.Millisecond})
 	defer r.Close()
 	readUntil(t, r, 3) // the headers come at once
-	for ts := uint32(0); ts < 330; ts += 33 {
+	for ts := 0; ts < 330; ts += 33 {
 		p.Write(video(ts, ts == 0))
 	}
 	r.mu.Lock()
@@ -271,99 +222,168 @@ func TestMergedWritesWaitForTheLatencySpan(t *testing.T) {
 }
 
 func TestAMergedBatchWaitsNoLongerThanTheLatencyInWallClockTime(t *testing.T) {
-	h := New(registry.New(nil), Options{})
-	p := startPublishing(t, h, PublishOptions{})
-	defer p.Close()
-	const mw = 100 * time.Millisecond
-	r := subscribe(h, "", ReaderOptions{MWLatency: mw})
-	defer r.Close()
-	readUntil(t, r, 3)
-	p.Write(video(0, true)) // and the publisher pauses
-	queued := time.Now()
-	if got := next(t, r); len(got) != 1 {
-		t.Fatalf("a batch of %d", len(got))
-	}
-	if d := time.Since(queued); d < mw-10*time.Millisecond {
-		t.Fatalf("flushed after %v, before the latency", d)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		h := newHub(t, Options{})
+		p := startPublishing(t, h, PublishOptions{})
+		defer p.Close()
+		const mw = 100 * time.Millisecond
+		r := subscribe(h, "", ReaderOptions{MWLatency: mw})
+		defer r.Close()
+		readUntil(t, r, 3)
+		p.Write(video(0, true)) // and the publisher pauses
+		queued := time.Now()
+		if got := next(t, r); len(got) != 1 {
+			t.Fatalf("a batch of %d", len(got))
+		}
+		if d := time.Since(queued); d != mw {
+			t.Fatalf("flushed after %v, want %v", d, mw)
+		}
+	})
 }
 
 func TestARealtimeMessageGoesOutWithTheNextLaterOneOrAfterTheHold(t *testing.T) {
-	h := New(registry.New(nil), Options{})
+	synctest.Test(t, func(t *testing.T) {
+		h := newHub(t, Options{})
+		p := startPublishing(t, h, PublishOptions{})
+		defer p.Close()
+		r := subscribe(h, "", ReaderOptions{})
+		defer r.Close()
+		readUntil(t, r, 3) // the headers come at once
+		p.Write(video(0, true))
+		p.Write(audio(0)) // the same timestamp: both wait
+		r.mu.Lock()
+		due, n := r.due, r.n
+		r.mu.Unlock()
+		if due || n != 2 {
+			t.Fatalf("due %v with %d queued before a later message", due, n)
+		}
+		p.Write(audio(23))
+		if got := next(t, r); len(got) != 3 {
+			t.Fatalf("a batch of %d, want 3", len(got))
+		}
+		p.Write(video(33, false)) // and the publisher pauses
+		queued := time.Now()
+		if got := next(t, r); len(got) != 1 {
+			t.Fatalf("a batch of %d, want 1", len(got))
+		}
+		if d := time.Since(queued); d != realtimeHold {
+			t.Fatalf("flushed after %v, want the hold, %v", d, realtimeHold)
+		}
+	})
+}
+
+func TestNoTimerRunsAfterTheHubCloses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHub(t, Options{})
+		p := startPublishing(t, h, PublishOptions{})
+		defer p.Close()
+		flushes := 0
+		r, err := h.Subscribe(key, "", ReaderOptions{MWLatency: time.Second, Flush: func() { flushes++ }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		for b, _ := r.Take(nil); len(b) > 0; b, _ = r.Take(nil) {
+		}
+		p.Write(video(0, true)) // arms the stream's timer
+		h.Close()
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if flushes != 0 {
+			t.Fatalf("%d flushes after Close", flushes)
+		}
+	})
+}
+
+func TestKeyframeRequestsReachThePublisherThrottled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHub(t, Options{})
+		asked := 0
+		p, err := h.Publish(key, "pub", "", PublishOptions{RequestKeyframe: func() { asked++ }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		r := subscribe(h, "", ReaderOptions{})
+		defer r.Close()
+		for range 10 {
+			r.RequestKeyframe()
+		}
+		if asked != 1 {
+			t.Fatalf("%d requests passed at once, want 1", asked)
+		}
+		time.Sleep(keyframeRequestEvery)
+		r.RequestKeyframe()
+		r.RequestKeyframe()
+		if asked != 2 {
+			t.Fatalf("%d requests after the interval, want 2", asked)
+		}
+	})
+}
+
+func TestALiveReaderOfAStreamWithoutPublisherIsRefused(t *testing.T) {
+	h := newHub(t, Options{})
+	if _, err := h.Subscribe(key, "", ReaderOptions{Live: true}); !errors.Is(err, ErrNotPublished) {
+		t.Fatalf("got %v", err)
+	}
+	if h.Streams() != 0 {
+		t.Fatal("a refused reader left a stream open")
+	}
 	p := startPublishing(t, h, PublishOptions{})
 	defer p.Close()
-	r := subscribe(h, "", ReaderOptions{})
-	defer r.Close()
-	readUntil(t, r, 3) // the headers come at once
-	p.Write(video(0, true))
-	p.Write(audio(0)) // the same timestamp: both wait
-	r.mu.Lock()
-	due, n := r.due, r.n
-	r.mu.Unlock()
-	if due || n != 2 {
-		t.Fatalf("due %v with %d queued before a later message", due, n)
-	}
-	p.Write(audio(23))
-	if got := next(t, r); len(got) != 3 {
-		t.Fatalf("a batch of %d, want 3", len(got))
-	}
-	p.Write(video(33, false)) // and the publisher pauses
-	queued := time.Now()
-	if got := next(t, r); len(got) != 1 {
-		t.Fatalf("a batch of %d, want 1", len(got))
-	}
-	if d := time.Since(queued); d < realtimeHold-10*time.Millisecond {
-		t.Fatalf("flushed after %v, before the hold", d)
-	}
+	r := subscribe(h, "", ReaderOptions{Live: true})
+	r.Close()
 }
 
 func TestASlowReaderSkipsToTheNextKeyframeAndAStalledOneIsCutOff(t *testing.T) {
-	h := New(registry.New(nil), Options{QueueMessages: 64, GOPMessages: 8})
-	p := startPublishing(t, h, PublishOptions{})
-	defer p.Close()
-	stalled := make(chan struct{})
-	slow := subscribe(h, "", ReaderOptions{Stalled: func() { close(stalled) }})
-	defer slow.Close()
-	fast := subscribe(h, "", ReaderOptions{})
-	defer fast.Close()
+	synctest.Test(t, func(t *testing.T) {
+		h := newHub(t, Options{QueueMessages: 64, GOPMessages: 8})
+		p := startPublishing(t, h, PublishOptions{})
+		defer p.Close()
+		stalled := make(chan struct{})
+		slow := subscribe(h, "", ReaderOptions{Stalled: func() { close(stalled) }})
+		defer slow.Close()
+		fast := subscribe(h, "", ReaderOptions{})
+		defer fast.Close()
 
-	// The fast reader keeps up; the slow one never asks.
-	var fastGot []*Packet
-	for i := range 200 {
-		p.Write(video(uint32(i*33), i%30 == 0))
-		fastGot = append(fastGot, next(t, fast)...)
-	}
-	if n := len(fastGot); n != 3+200 {
-		t.Fatalf("the fast reader got %d packets", n)
-	}
-	// The slow queue overflowed at frame 61, resumed at keyframe 90 and
-	// overflowed again at 151 without its writer asking in between.
-	select {
-	case <-stalled:
-	default:
-		t.Fatal("the stalled reader was not cut off")
-	}
-	if _, err := slow.Take(nil); !errors.Is(err, ErrStalled) {
-		t.Fatalf("slow reader: %v", err)
-	}
+		// The fast reader keeps up; the slow one never asks.
+		var fastGot []*Packet
+		for i := range 200 {
+			p.Write(video(i*33, i%30 == 0))
+			fastGot = append(fastGot, next(t, fast)...)
+		}
+		if n := len(fastGot); n != 3+200 {
+			t.Fatalf("the fast reader got %d packets", n)
+		}
+		// The slow queue overflowed at frame 61, resumed at keyframe 90 and
+		// overflowed again at 151 without its writer asking in between.
+		select {
+		case <-stalled:
+		default:
+			t.Fatal("the stalled reader was not cut off")
+		}
+		if _, err := slow.Take(nil); !errors.Is(err, ErrStalled) {
+			t.Fatalf("slow reader: %v", err)
+		}
+	})
 }
 
 func TestAReaderThatProgressesSlowlyResumesAtAKeyframe(t *testing.T) {
-	h := New(registry.New(nil), Options{QueueMessages: 16, GOPMessages: 8})
+	h := newHub(t, Options{QueueMessages: 16, GOPMessages: 8})
 	p := startPublishing(t, h, PublishOptions{})
 	defer p.Close()
 	r := subscribe(h, "", ReaderOptions{})
 	defer r.Close()
 	next(t, r) // the headers
 	for i := range 20 {
-		p.Write(video(uint32(i*33), i == 0 || i == 18))
+		p.Write(video(i*33, i == 0 || i == 18))
 	}
 	got := next(t, r)
 	// Overflow at the 17th message dropped the queue; the reader resumed
 	// with the headers and the keyframe at 18.
-	if !slices.Equal(types(got), []uint8{chunk.TypeDataAMF0, chunk.TypeVideo, chunk.TypeAudio, chunk.TypeVideo, chunk.TypeVideo}) ||
-		got[3].Timestamp != 18*33 || !got[3].Keyframe {
-		t.Fatalf("got %v starting at %d", types(got), got[3].Timestamp)
+	if !slices.Equal(tracks(got), []Track{TrackData, TrackVideo, TrackAudio, TrackVideo, TrackVideo}) ||
+		got[3].DTS != ms(18*33) || !got[3].Keyframe {
+		t.Fatalf("got %v starting at %d", tracks(got), got[3].DTS)
 	}
 }
 
@@ -376,6 +396,8 @@ func TestTheRegistryFollowsTheStreamsLife(t *testing.T) {
 		t.Fatalf("after play: %+v", snap.Streams)
 	}
 	p := startPublishing(t, h, PublishOptions{})
+	p.SetCodecs(&media.VideoInfo{Codec: "H264", Profile: "High", Level: "3", Width: 640, Height: 360},
+		&media.AudioInfo{Codec: "AAC", SampleRate: 44100, Channels: 2, Profile: "LC"})
 	p.Write(video(0, true))
 	snap = reg.Snapshot()
 	st := snap.Streams[0]
@@ -409,7 +431,7 @@ func TestTheRegistryFollowsTheStreamsLife(t *testing.T) {
 func BenchmarkFanOut(b *testing.B) {
 	for _, readers := range []int{1, 200, 1000} {
 		b.Run(fmt.Sprintf("readers=%d", readers), func(b *testing.B) {
-			h := New(registry.New(nil), Options{})
+			h := newHub(b, Options{})
 			p := startPublishing(b, h, PublishOptions{GOPCache: true})
 			rs := make([]*Reader, readers)
 			delivered := make([]int, readers)
@@ -424,20 +446,16 @@ func BenchmarkFanOut(b *testing.B) {
 						delivered[i] += len(batch)
 					}
 				}
-				rs[i] = h.Subscribe(key, "", ReaderOptions{Flush: take, Stalled: func() { b.Error("a reader stalled") }})
+				rs[i], _ = h.Subscribe(key, "", ReaderOptions{Flush: take, Stalled: func() { b.Error("a reader stalled") }})
 				take() // the headers
 			}
-			frame := video(0, false)
-			frame.Payload = append(frame.Payload, make([]byte, 10000)...)
+			payload := make([]byte, 10000)
 			clear(delivered)
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				frame.Timestamp = uint32(i * 33)
-				frame.Payload[0] = 0x27
-				if i%60 == 0 {
-					frame.Payload[0] = 0x17
-				}
+				frame := video(i*33, i%60 == 0)
+				frame.Payload = payload
 				p.Write(frame)
 				i++
 			}

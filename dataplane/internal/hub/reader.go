@@ -40,9 +40,9 @@ const minRing = 16
 // publisher's, or the stream's timer), without holding any lock.
 type Reader struct {
 	s *stream
-	// mwMillis is the merged-write latency in milliseconds, to compare
-	// with timestamps; hold bounds the wait in wall-clock time.
-	mwMillis uint32
+	// mw is the merged-write latency, to compare with timestamps; hold
+	// bounds the wait in wall-clock time.
+	mw       time.Duration
 	hold     time.Duration
 	flush    func()
 	stalled  func()
@@ -60,7 +60,7 @@ type Reader struct {
 	bytes   int
 	// firstTS and since are the timestamp and arrival of the oldest
 	// queued packet.
-	firstTS uint32
+	firstTS time.Duration
 	since   time.Time
 	// due: the queue holds a batch to write. held: a writer holds the
 	// reader.
@@ -88,7 +88,7 @@ func newReader(s *stream, ho Options, o ReaderOptions) *Reader {
 	}
 	return &Reader{
 		s:        s,
-		mwMillis: uint32(max(o.MWLatency, 0) / time.Millisecond),
+		mw:       max(o.MWLatency, 0),
 		hold:     hold,
 		flush:    flush,
 		stalled:  stalled,
@@ -107,9 +107,10 @@ func (r *Reader) StreamID() media.StreamID { return r.s.id }
 // adds the bytes it sends.
 func (r *Reader) Counters() *media.StreamCounters { return &r.s.counters }
 
-// ChunkSize returns the chunk size the stream's packets are encoded with;
-// the reader's peer must be told it before the first packet.
-func (r *Reader) ChunkSize() int { return r.s.chunkSize }
+// RequestKeyframe asks the stream's publisher for a keyframe, for a
+// reader that cannot start or resume without one; requests are
+// throttled per stream (see PublishOptions.RequestKeyframe).
+func (r *Reader) RequestKeyframe() { r.s.requestKeyframe() }
 
 // push offers p to the reader, arrived at now; the stream's mu is held.
 // It reports whether the caller must call r.flush once it has released
@@ -120,14 +121,14 @@ func (r *Reader) push(p *Packet, now time.Time) (flush bool) {
 	if r.err != nil {
 		return false
 	}
-	skippable := p.Kind == KindMedia && !p.Header
+	skippable := !p.header()
 	if r.skipping && skippable {
 		if !p.Keyframe {
 			return false
 		}
 		r.skipping = false
 	}
-	if r.n == r.maxMsgs || r.bytes+len(p.Wire) > r.maxBytes {
+	if r.n == r.maxMsgs || r.bytes+p.size() > r.maxBytes {
 		if r.overflows++; r.overflows > 1 {
 			r.failLocked(ErrStalled)
 			r.stalled()
@@ -147,7 +148,7 @@ func (r *Reader) push(p *Packet, now time.Time) (flush bool) {
 	// merged-write latency. In realtime (0) that is as soon as a later
 	// message follows, which halves the writes of an audio/video stream
 	// for a few milliseconds of delay on average. Headers go at once.
-	if !skippable || int32(p.Timestamp-r.firstTS) > int32(r.mwMillis) ||
+	if !skippable || p.DTS-r.firstTS > r.mw ||
 		r.n >= mwMaxMessages || r.bytes >= mwMaxBytes {
 		return r.dueLocked()
 	}
@@ -170,11 +171,11 @@ func (r *Reader) enqueueLocked(p *Packet, now time.Time) {
 		r.ring, r.head = grown, 0
 	}
 	if r.n == 0 {
-		r.firstTS, r.since = p.Timestamp, now
+		r.firstTS, r.since = p.DTS, now
 	}
 	r.ring[(r.head+r.n)&(len(r.ring)-1)] = p
 	r.n++
-	r.bytes += len(p.Wire)
+	r.bytes += p.size()
 }
 
 func (r *Reader) dropLocked() {
@@ -264,7 +265,7 @@ func (r *Reader) Take(dst []*Packet) ([]*Packet, error) {
 		r.ring[r.head] = nil
 		r.head = (r.head + 1) & (len(r.ring) - 1)
 		r.n--
-		r.bytes -= len(p.Wire)
+		r.bytes -= p.size()
 	}
 	if r.n == 0 {
 		r.head, r.due = 0, false
@@ -272,7 +273,7 @@ func (r *Reader) Take(dst []*Packet) ([]*Packet, error) {
 			r.ring = make([]*Packet, len(r.ring)/2)
 		}
 	} else {
-		r.firstTS = r.ring[r.head].Timestamp
+		r.firstTS = r.ring[r.head].DTS
 	}
 	return dst, nil
 }

@@ -5,58 +5,29 @@ import (
 	"sync"
 	"time"
 
-	"tidecast.dev/dataplane/internal/amf0"
-	"tidecast.dev/dataplane/internal/codec"
 	"tidecast.dev/dataplane/internal/media"
-	"tidecast.dev/dataplane/internal/rtmp/chunk"
 )
-
-// Kind says what a Packet is.
-type Kind uint8
-
-const (
-	// KindMedia carries a message in Wire.
-	KindMedia Kind = iota
-	// KindUnpublished tells the reader that the publisher left; the server
-	// answers it with NetStream.Play.UnpublishNotify. It has no Wire.
-	KindUnpublished
-)
-
-// Packet is one message as every reader of a stream sends it. It is
-// immutable once made, and shared.
-type Packet struct {
-	Kind      Kind
-	Type      uint8
-	Timestamp uint32
-	// Keyframe marks where a reader may start: a video keyframe, or any
-	// audio message of a stream without video.
-	Keyframe bool
-	// Header marks metadata and sequence headers, which readers never skip.
-	Header bool
-	// Wire is the message chunk-encoded for MessageStreamID at the
-	// stream's chunk size.
-	Wire []byte
-}
 
 var unpublished = &Packet{Kind: KindUnpublished}
 
-// headerPackets is how many header packets a stream caches.
+// headerPackets is how many header packets a stream caches: one
+// configuration per track.
 const headerPackets = 3
 
 type stream struct {
-	hub       *Hub
-	key       media.StreamKey
-	id        media.StreamID
-	chunkSize int
-	counters  media.StreamCounters
+	hub      *Hub
+	key      media.StreamKey
+	id       media.StreamID
+	counters media.StreamCounters
 
 	mu        sync.Mutex
 	publisher *Publisher
 	readers   []*Reader
 	gopCache  bool
-	// The cached headers and GOP, from the current publisher.
-	meta, videoSH, audioSH *Packet
-	gop                    []*Packet
+	// The current publisher's configurations by track (metadata, video
+	// and audio configuration) and its GOP.
+	config [headerPackets]*Packet
+	gop    []*Packet
 	// gopOverflow is set when the GOP outgrew the cache; caching resumes
 	// at the next keyframe.
 	gopOverflow bool
@@ -64,21 +35,35 @@ type stream struct {
 	video       *media.VideoInfo
 	audio       *media.AudioInfo
 	// Timestamp correction: out = in + offset. rebase asks for a new
-	// offset at the next message (a new publisher), so that output
+	// offset at the next packet (a new publisher), so that output
 	// resumes where it stopped.
 	rebase  bool
-	offset  uint32
-	last    uint32
+	offset  time.Duration
+	last    time.Duration
 	started bool
+	// lastKeyframeRequest throttles keyframe requests to the publisher.
+	lastKeyframeRequest time.Time
 	// timer flushes merged batches whose oldest packet waited the
 	// latency, at flushAt (zero: not armed).
 	timer   *time.Timer
 	flushAt time.Time
 }
 
-// primeLocked queues the cached headers into r; s.mu and r.mu are held.
+// configSlot is where a track's configuration is cached.
+func configSlot(t Track) int {
+	switch t {
+	case TrackVideo:
+		return 1
+	case TrackAudio:
+		return 2
+	}
+	return 0
+}
+
+// primeLocked queues the cached configurations into r; s.mu and r.mu are
+// held.
 func (s *stream) primeLocked(r *Reader, now time.Time) {
-	for _, p := range [headerPackets]*Packet{s.meta, s.videoSH, s.audioSH} {
+	for _, p := range s.config {
 		if p != nil {
 			r.enqueueLocked(p, now)
 		}
@@ -93,7 +78,7 @@ func (s *stream) armLocked(at time.Time) {
 	}
 	s.flushAt = at
 	if s.timer == nil {
-		s.timer = time.AfterFunc(time.Until(at), s.expire)
+		s.timer = time.AfterFunc(time.Until(at), func() { s.hub.run(s.expire) })
 	} else {
 		s.timer.Reset(time.Until(at))
 	}
@@ -149,7 +134,7 @@ func flushAll(due []*Reader) {
 }
 
 // correct maps a publisher timestamp to the stream's timeline.
-func (s *stream) correct(ts uint32) uint32 {
+func (s *stream) correct(ts time.Duration) time.Duration {
 	if s.rebase {
 		s.rebase = false
 		s.offset = 0
@@ -158,7 +143,7 @@ func (s *stream) correct(ts uint32) uint32 {
 		}
 	}
 	out := ts + s.offset
-	if !s.started || int32(out-s.last) > 0 {
+	if !s.started || out > s.last {
 		s.last, s.started = out, true
 	}
 	return out
@@ -167,11 +152,10 @@ func (s *stream) correct(ts uint32) uint32 {
 // Publisher feeds a stream. Its methods are called from the publishing
 // connection's goroutine.
 type Publisher struct {
-	s      *stream
-	client media.ClientID
-	// msg is reused to encode each message; due collects the readers to
-	// flush.
-	msg chunk.Message
+	s               *stream
+	client          media.ClientID
+	requestKeyframe func()
+	// due collects the readers to flush.
 	due []*Reader
 }
 
@@ -182,14 +166,14 @@ func (p *Publisher) StreamID() media.StreamID { return p.s.id }
 // connection adds the bytes it reads.
 func (p *Publisher) Counters() *media.StreamCounters { return &p.s.counters }
 
-// Write ingests one message from the publisher and flushes the readers
-// it made due: Queue, then Flush.
-func (p *Publisher) Write(m *chunk.Message) {
-	p.Queue(m)
+// Write ingests one packet and flushes the readers it made due: Queue,
+// then Flush.
+func (p *Publisher) Write(pkt *Packet) {
+	p.Queue(pkt)
 	p.Flush()
 }
 
-// Flush hands the readers that queued messages made due to their writers.
+// Flush hands the readers that queued packets made due to their writers.
 // A publisher that Queues what arrives together and Flushes before it
 // waits for more sends a burst to each reader in one write, without
 // delaying anything.
@@ -199,44 +183,17 @@ func (p *Publisher) Flush() {
 	p.due = p.due[:0]
 }
 
-// Queue ingests one message from the publisher: audio, video and data
-// messages are fanned out; other types are ignored. The readers it makes
-// due wait for Flush (or Close). The message is not retained.
-func (p *Publisher) Queue(m *chunk.Message) {
-	payload, typ := m.Payload, m.Type
-	pkt := &Packet{Type: typ}
-	var video codec.Video
-	var audio codec.Audio
-	csid := chunk.CSIDStream
-	switch typ {
-	case chunk.TypeVideo:
-		video = codec.ParseVideo(payload)
-		pkt.Keyframe, pkt.Header, csid = video.Keyframe, video.SequenceHeader, chunk.CSIDVideo
-		if video.Frame {
-			p.s.counters.Frames.Add(1)
-		}
-	case chunk.TypeAudio:
-		audio = codec.ParseAudio(payload)
-		pkt.Header, csid = audio.SequenceHeader, chunk.CSIDAudio
-	case chunk.TypeDataAMF3:
-		// An AMF3 data message is AMF0 after a format byte.
-		if len(payload) == 0 {
-			return
-		}
-		payload, typ = payload[1:], chunk.TypeDataAMF0
-		pkt.Type = typ
-		fallthrough
-	case chunk.TypeDataAMF0:
-		var meta bool
-		if payload, meta = metadata(payload); payload == nil {
-			return
-		}
-		pkt.Header = meta
-	default:
+// Queue ingests one packet: the hub takes it over (the caller must not
+// change it afterwards) and sets its timestamps on the stream's timeline.
+// The readers it makes due wait for Flush (or Close).
+func (p *Publisher) Queue(pkt *Packet) {
+	s := p.s
+	if pkt.Kind != KindMedia {
 		return
 	}
-
-	s := p.s
+	if pkt.Track == TrackVideo && !pkt.Config {
+		s.counters.Frames.Add(1)
+	}
 	now := time.Now()
 	s.mu.Lock()
 	if s.publisher != p {
@@ -244,42 +201,33 @@ func (p *Publisher) Queue(m *chunk.Message) {
 		return
 	}
 	switch {
-	case typ == chunk.TypeVideo:
+	case pkt.Track == TrackVideo:
 		s.hasVideo = true
-	case typ == chunk.TypeAudio && !pkt.Header:
+	case pkt.Track == TrackAudio && !pkt.Config:
 		pkt.Keyframe = !s.hasVideo
 	}
-	pkt.Timestamp = s.correct(m.Timestamp)
-	p.msg = chunk.Message{CSID: csid, Type: typ, StreamID: MessageStreamID, Timestamp: pkt.Timestamp, Payload: payload}
-	pkt.Wire = chunk.AppendMessage(nil, s.chunkSize, &p.msg)
-	p.msg.Payload = nil
+	cts := pkt.PTS - pkt.DTS
+	pkt.DTS = s.correct(pkt.DTS)
+	pkt.PTS = pkt.DTS + cts
 
 	// Fan out before updating the caches: a reader that overflows now is
-	// re-primed with the headers in force before this packet.
+	// re-primed with the configurations in force before this packet.
 	for _, r := range s.readers {
 		if r.push(pkt, now) {
 			p.due = append(p.due, r)
 		}
 	}
-	s.cacheLocked(pkt, typ)
-	s.updateCodecsLocked(typ, video, audio)
+	s.cacheLocked(pkt)
 	s.mu.Unlock()
 }
 
-// cacheLocked keeps headers and the GOP for readers to come.
-func (s *stream) cacheLocked(pkt *Packet, typ uint8) {
-	if pkt.Header {
-		switch typ {
-		case chunk.TypeVideo:
-			s.videoSH = pkt
-		case chunk.TypeAudio:
-			s.audioSH = pkt
-		default:
-			s.meta = pkt
-		}
+// cacheLocked keeps configurations and the GOP for readers to come.
+func (s *stream) cacheLocked(pkt *Packet) {
+	if pkt.Config {
+		s.config[configSlot(pkt.Track)] = pkt
 		return
 	}
-	if !s.gopCache {
+	if !s.gopCache || pkt.Track == TrackData {
 		return
 	}
 	if pkt.Keyframe {
@@ -297,45 +245,28 @@ func (s *stream) cacheLocked(pkt *Packet, typ uint8) {
 	s.gop = append(s.gop, pkt)
 }
 
-// updateCodecsLocked reports a track description that changed: a
-// sequence header replaces the description, a frame of a codec without
-// sequence headers fills a gap.
-func (s *stream) updateCodecsLocked(typ uint8, video codec.Video, audio codec.Audio) {
-	changed := false
-	switch typ {
-	case chunk.TypeVideo:
-		if video.SequenceHeader || (s.video == nil && video.Frame) {
-			if info, err := video.Info(); err == nil && (s.video == nil || *info != *s.video) {
-				s.video, changed = info, true
-			}
-		}
-	case chunk.TypeAudio:
-		if audio.SequenceHeader || s.audio == nil {
-			if info, err := audio.Info(); err == nil && (s.audio == nil || *info != *s.audio) {
-				s.audio, changed = info, true
-			}
-		}
+// SetCodecs reports the stream's track descriptions, as the publisher's
+// protocol reads them from its configurations; a change goes to the
+// registry.
+func (p *Publisher) SetCodecs(video *media.VideoInfo, audio *media.AudioInfo) {
+	s := p.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.publisher != p {
+		return
 	}
-	if changed {
-		s.hub.reg.SetCodecs(s.id, s.video, s.audio)
+	if equalPtr(s.video, video) && equalPtr(s.audio, audio) {
+		return
 	}
+	s.video, s.audio = video, audio
+	s.hub.reg.SetCodecs(s.id, video, audio)
 }
 
-// metadata strips the @setDataFrame wrapper encoders put around
-// onMetaData, and tells whether the message is onMetaData. It returns nil
-// for a message that does not decode.
-func metadata(payload []byte) ([]byte, bool) {
-	name, n, err := amf0.DecodeValue(payload)
-	if err != nil {
-		return nil, false
+func equalPtr[T comparable](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == b
 	}
-	if name == "@setDataFrame" {
-		payload = payload[n:]
-		if name, _, err = amf0.DecodeValue(payload); err != nil {
-			return nil, false
-		}
-	}
-	return payload, name == "onMetaData"
+	return *a == *b
 }
 
 // Close flushes, then ends the publication: readers are told and stay
@@ -357,7 +288,7 @@ func (p *Publisher) close() (due []*Reader) {
 		return nil
 	}
 	s.publisher = nil
-	s.meta, s.videoSH, s.audioSH = nil, nil, nil
+	s.config = [headerPackets]*Packet{}
 	clear(s.gop)
 	s.gop, s.gopOverflow = s.gop[:0], false
 	s.video, s.audio, s.hasVideo = nil, nil, false
@@ -370,4 +301,20 @@ func (p *Publisher) close() (due []*Reader) {
 	h.reg.StopPublish(s.id)
 	h.releaseLocked(s)
 	return due
+}
+
+// requestKeyframe passes a reader's keyframe request to the publisher, at
+// most every keyframeRequestEvery.
+func (s *stream) requestKeyframe() {
+	s.mu.Lock()
+	var ask func()
+	if p := s.publisher; p != nil && p.requestKeyframe != nil {
+		if now := time.Now(); s.lastKeyframeRequest.IsZero() || now.Sub(s.lastKeyframeRequest) >= keyframeRequestEvery {
+			s.lastKeyframeRequest, ask = now, p.requestKeyframe
+		}
+	}
+	s.mu.Unlock()
+	if ask != nil {
+		ask()
+	}
 }

@@ -3,77 +3,80 @@ package hub
 import (
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
-
-	"tidecast.dev/dataplane/internal/registry"
 )
 
 func TestOneTimerFlushesTheMergedBatchesOfEveryReader(t *testing.T) {
-	h := New(registry.New(nil), Options{})
-	p := startPublishing(t, h, PublishOptions{})
-	defer p.Close()
-	short := subscribe(h, "", ReaderOptions{MWLatency: 50 * time.Millisecond})
-	defer short.Close()
-	long := subscribe(h, "", ReaderOptions{MWLatency: 150 * time.Millisecond})
-	defer long.Close()
-	readUntil(t, short, 3)
-	readUntil(t, long, 3)
-	// Both writers let go, then one frame comes and the publisher pauses.
-	for _, r := range []*testReader{short, long} {
-		if b, _ := r.Take(nil); len(b) != 0 {
-			t.Fatalf("a batch of %d before any frame", len(b))
+	synctest.Test(t, func(t *testing.T) {
+		h := newHub(t, Options{})
+		p := startPublishing(t, h, PublishOptions{})
+		defer p.Close()
+		short := subscribe(h, "", ReaderOptions{MWLatency: 50 * time.Millisecond})
+		defer short.Close()
+		long := subscribe(h, "", ReaderOptions{MWLatency: 150 * time.Millisecond})
+		defer long.Close()
+		readUntil(t, short, 3)
+		readUntil(t, long, 3)
+		// Both writers let go, then one frame comes and the publisher pauses.
+		for _, r := range []*testReader{short, long} {
+			if b, _ := r.Take(nil); len(b) != 0 {
+				t.Fatalf("a batch of %d before any frame", len(b))
+			}
+			r.held = false
 		}
-		r.held = false
-	}
-	queued := time.Now()
-	p.Write(video(0, true))
-	for _, c := range []struct {
-		r  *testReader
-		mw time.Duration
-	}{{short, 50 * time.Millisecond}, {long, 150 * time.Millisecond}} {
-		if got := next(t, c.r); len(got) != 1 {
-			t.Fatalf("a batch of %d", len(got))
+		queued := time.Now()
+		p.Write(video(0, true))
+		for _, c := range []struct {
+			r  *testReader
+			mw time.Duration
+		}{{short, 50 * time.Millisecond}, {long, 150 * time.Millisecond}} {
+			if got := next(t, c.r); len(got) != 1 {
+				t.Fatalf("a batch of %d", len(got))
+			}
+			if d := time.Since(queued); d != c.mw {
+				t.Fatalf("flushed after %v, want the latency of %v", d, c.mw)
+			}
 		}
-		if d := time.Since(queued); d < c.mw-10*time.Millisecond {
-			t.Fatalf("flushed after %v, before the latency of %v", d, c.mw)
-		}
-	}
+	})
 }
 
 func TestABurstIsTakenInBoundedBatchesAndTheQueueShrinksAfterwards(t *testing.T) {
-	h := New(registry.New(nil), Options{})
-	p := startPublishing(t, h, PublishOptions{GOPCache: true})
-	defer p.Close()
-	const gop = 3*takeMax + 10
-	for i := range gop {
-		p.Write(video(uint32(i*33), i == 0))
-	}
-	r := subscribe(h, "", ReaderOptions{})
-	defer r.Close()
-	var sizes []int
-	for n := 0; n < 3+gop; {
-		b := next(t, r)
-		sizes = append(sizes, len(b))
-		n += len(b)
-	}
-	if len(sizes) != 4 || sizes[0] != takeMax || sizes[3] != 3+gop-3*takeMax {
-		t.Fatalf("batches of %v", sizes)
-	}
-	// Small batches from now on: the ring grown for the GOP shrinks back.
-	for i := range 20 {
-		p.Write(video(uint32((gop+i)*33), false))
-		next(t, r)
-	}
-	r.mu.Lock()
-	size := len(r.ring)
-	r.mu.Unlock()
-	if size != minRing {
-		t.Fatalf("a ring of %d after single-packet batches", size)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		h := newHub(t, Options{})
+		p := startPublishing(t, h, PublishOptions{GOPCache: true})
+		defer p.Close()
+		const gop = 3*takeMax + 10
+		for i := range gop {
+			p.Write(video(i*33, i == 0))
+		}
+		r := subscribe(h, "", ReaderOptions{})
+		defer r.Close()
+		var sizes []int
+		for n := 0; n < 3+gop; {
+			b := next(t, r)
+			sizes = append(sizes, len(b))
+			n += len(b)
+		}
+		if len(sizes) != 4 || sizes[0] != takeMax || sizes[3] != 3+gop-3*takeMax {
+			t.Fatalf("batches of %v", sizes)
+		}
+		// Small batches from now on: the ring grown for the GOP shrinks back.
+		for i := range 20 {
+			p.Write(video((gop+i)*33, false))
+			next(t, r)
+		}
+		r.mu.Lock()
+		size := len(r.ring)
+		r.mu.Unlock()
+		if size != minRing {
+			t.Fatalf("a ring of %d after single-packet batches", size)
+		}
+	})
 }
 
 func TestAReaderClosedWhileHeldIsReleasedByItsWriter(t *testing.T) {
-	h := New(registry.New(nil), Options{})
+	h := newHub(t, Options{})
 	p := startPublishing(t, h, PublishOptions{})
 	defer p.Close()
 	r := subscribe(h, "", ReaderOptions{})
@@ -101,7 +104,7 @@ func TestAReaderClosedWhileHeldIsReleasedByItsWriter(t *testing.T) {
 }
 
 func TestMessagesQueuedTogetherReachARealtimeReaderInOneBatchAtFlush(t *testing.T) {
-	h := New(registry.New(nil), Options{})
+	h := newHub(t, Options{})
 	p := startPublishing(t, h, PublishOptions{})
 	defer p.Close()
 	r := subscribe(h, "", ReaderOptions{})
@@ -112,7 +115,7 @@ func TestMessagesQueuedTogetherReachARealtimeReaderInOneBatchAtFlush(t *testing.
 	}
 	r.held = false
 	for i := range 3 {
-		p.Queue(video(uint32(i*33), i == 0))
+		p.Queue(video(i*33, i == 0))
 	}
 	select {
 	case <-r.flushes:

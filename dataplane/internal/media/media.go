@@ -178,3 +178,15 @@ type WebRTCSettings struct {
 	Listen     string
 	Candidates []string
 }
+
+// Codec names as SRS reports them.
+const (
+	CodecH264  = "H264"
+	CodecHEVC  = "HEVC"
+	CodecAV1   = "AV1"
+	CodecVP6   = "VP6"
+	CodecAAC   = "AAC"
+	CodecMP3   = "MP3"
+	CodecOpus  = "Opus"
+	CodecOther = "Other"
+)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"tidecast.dev/dataplane/internal/hub"
 	"tidecast.dev/dataplane/internal/media"
 	"tidecast.dev/dataplane/internal/registry"
 	"tidecast.dev/dataplane/internal/rtmp/chunk"
@@ -17,10 +18,13 @@ import (
 
 func startServer(t *testing.T) string {
 	t.Helper()
+	reg := registry.New(nil)
+	h := hub.New(reg, hub.Options{})
+	t.Cleanup(h.Close)
 	srv, err := server.New(server.Settings{
 		Listen: []string{"127.0.0.1:0"},
 		Vhosts: map[string]server.VhostSettings{media.DefaultVhost: {Enabled: true, GopCache: true}},
-	}, registry.New(nil), nil)
+	}, h, reg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,12 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"tidecast.dev/dataplane/internal/amf0"
+	"tidecast.dev/dataplane/internal/egress"
+	"tidecast.dev/dataplane/internal/flv"
 	"tidecast.dev/dataplane/internal/hub"
 	"tidecast.dev/dataplane/internal/media"
 	"tidecast.dev/dataplane/internal/rtmp/chunk"
@@ -31,9 +31,14 @@ const (
 	fmsVersion    = "FMS/3,5,3,888"
 )
 
+// MessageStreamID is the message stream id every stream is played and
+// published on: the server answers every createStream with it, as SRS
+// does, so one encoding of a packet fits every player.
+const MessageStreamID = 1
+
 // conn is one RTMP connection. Its goroutine (serve) reads and answers
-// commands; a playing connection's media is written by its player (see
-// player), whose writers endSession joins.
+// commands; a playing connection's media is written by its player (an
+// egress.Writer), whose writers endSession joins.
 type conn struct {
 	srv         *Server
 	nc          net.Conn
@@ -46,19 +51,8 @@ type conn struct {
 
 	in countingReader
 	cr *chunk.Reader
-
-	// nb reads and writes without waiting. wmu serialises writes (replies
-	// from serve, media from the player) and guards nb's write side and
-	// deadlineSet.
-	nb  *nbConn
-	wmu sync.Mutex
-	// deadlineSet is when the write deadline was last pushed.
-	deadlineSet time.Time
-	// sendStream receives the bytes sent while playing.
-	sendStream atomic.Pointer[media.StreamCounters]
-	// writeErr is the write error that made a player close the
-	// connection: the reason the reading side then sees only as a close.
-	writeErr atomic.Pointer[error]
+	// out serialises writes: replies from serve, media from the player.
+	out *egress.Conn
 
 	// Owned by the serve goroutine.
 	wbuf, pbuf     []byte // message and AMF payload scratch
@@ -71,7 +65,8 @@ type conn struct {
 	fmle           bool // releaseStream or FCPublish seen: an encoder
 	streams        int  // createStream calls
 	publisher      *hub.Publisher
-	player         *player
+	demux          flv.Demuxer
+	player         *egress.Writer
 	registered     bool
 }
 
@@ -81,7 +76,7 @@ type conn struct {
 // that arrive together then go out together, and none waits.
 type countingReader struct {
 	nc       net.Conn
-	nb       *nbConn
+	out      *egress.Conn
 	idle     time.Duration
 	counters *media.Counters
 	// stream receives the bytes read while publishing; flush hands the
@@ -92,7 +87,7 @@ type countingReader struct {
 
 func (r *countingReader) Read(p []byte) (int, error) {
 	if r.flush != nil {
-		if n, ok := r.nb.readNow(p); ok {
+		if n, ok := r.out.ReadNow(p); ok {
 			r.count(n)
 			return n, nil
 		}
@@ -130,9 +125,9 @@ func newConn(s *Server, nc net.Conn, st *Settings) *conn {
 		limits:      st.Limits,
 		connectedAt: time.Now(),
 		outChunk:    chunk.DefaultChunkSize,
-		nb:          newNBConn(nc),
 	}
-	c.in = countingReader{nc: nc, nb: c.nb, counters: &c.counters}
+	c.out = egress.NewConn(nc, &c.counters, st.Limits.WriteTimeout)
+	c.in = countingReader{nc: nc, out: c.out, counters: &c.counters}
 	return c
 }
 
@@ -140,41 +135,9 @@ func newConn(s *Server, nc net.Conn, st *Settings) *conn {
 // safe from any goroutine, any number of times.
 func (c *conn) kick() { c.nc.Close() }
 
-// Write sends p under the write deadline and counts it.
-func (c *conn) Write(p []byte) (int, error) {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if err := c.armWriteDeadline(); err != nil {
-		return 0, err
-	}
-	n, err := c.nc.Write(p)
-	c.countSent(int64(n))
-	return n, err
-}
-
-// armWriteDeadline keeps the write deadline between half WriteTimeout and
-// WriteTimeout ahead of any write, pushing it at most every half
-// WriteTimeout rather than before each write (which costs a timer update
-// each); wmu is held.
-func (c *conn) armWriteDeadline() error {
-	now := time.Now()
-	if now.Sub(c.deadlineSet) < c.limits.WriteTimeout/2 {
-		return nil
-	}
-	c.deadlineSet = now
-	return c.nc.SetWriteDeadline(now.Add(c.limits.WriteTimeout))
-}
-
-func (c *conn) countSent(n int64) {
-	c.counters.SendBytes.Add(uint64(n))
-	if sc := c.sendStream.Load(); sc != nil {
-		sc.SendBytes.Add(uint64(n))
-	}
-}
-
 // flush sends what was appended to c.wbuf.
 func (c *conn) flush() error {
-	_, err := c.Write(c.wbuf)
+	_, err := c.out.Write(c.wbuf)
 	c.wbuf = c.wbuf[:0]
 	return err
 }
@@ -182,8 +145,8 @@ func (c *conn) flush() error {
 func (c *conn) serve() {
 	c.log.Debug("accepted")
 	err := c.run()
-	if we := c.writeErr.Load(); we != nil && errors.Is(err, net.ErrClosed) {
-		err = *we
+	if we := c.out.WriteErr(); we != nil && errors.Is(err, net.ErrClosed) {
+		err = we
 	}
 	failure := sessionError(err)
 	c.endSession(failure)
@@ -218,7 +181,7 @@ func (c *conn) run() error {
 	hs, err := handshake.Server(struct {
 		io.Reader
 		io.Writer
-	}{&c.in, c})
+	}{&c.in, c.out})
 	if err != nil {
 		return err
 	}
@@ -254,14 +217,14 @@ func (c *conn) handle(m *chunk.Message) error {
 		return c.command(m)
 	case chunk.TypeAudio, chunk.TypeVideo, chunk.TypeDataAMF0, chunk.TypeDataAMF3:
 		if c.publisher != nil {
-			c.publisher.Queue(m) // flushed by c.in
+			c.ingest(m) // flushed by c.in
 		}
 	case chunk.TypeAggregate:
-		// The sub-messages share m's payload, which Queue does not retain.
-		// A malformed tag drops the rest of the aggregate, not the
+		// The sub-messages share m's payload, which ingest does not
+		// retain. A malformed tag drops the rest of the aggregate, not the
 		// connection (SRS drops it): the tags before it went through.
 		if c.publisher != nil {
-			if err := chunk.SplitAggregate(m, c.publisher.Queue); err != nil {
+			if err := chunk.SplitAggregate(m, c.ingest); err != nil {
 				c.log.Debug("malformed aggregate", "err", err)
 			}
 		}
@@ -307,7 +270,7 @@ func (c *conn) command(m *chunk.Message) error {
 		}
 		// Every stream is MessageStreamID, as in SRS, so that the hub's
 		// encodings fit every player.
-		return c.result(txid, nil, float64(hub.MessageStreamID))
+		return c.result(txid, nil, float64(MessageStreamID))
 	case "publish":
 		return c.onPublish(stringArg(args, 1))
 	case "play":
@@ -400,7 +363,7 @@ func (c *conn) onPublish(name string) error {
 	if err != nil {
 		return c.refuse("NetStream.Publish.BadName", fmt.Errorf("publish %s: %w", key, err))
 	}
-	c.publisher = pub
+	c.publisher, c.demux = pub, flv.Demuxer{}
 	c.in.stream, c.in.flush = pub.Counters(), pub.Flush
 	typ := media.FlashPublish
 	if c.fmle {
@@ -410,16 +373,16 @@ func (c *conn) onPublish(name string) error {
 	c.log.Info("publishing", "stream", key.String(), "type", typ)
 	start := status("status", "NetStream.Publish.Start", "Started publishing stream.")
 	if c.fmle {
-		c.appendCommand(chunk.CSIDStream, hub.MessageStreamID, "onFCPublish", 0.0, nil, start)
+		c.appendCommand(chunk.CSIDStream, MessageStreamID, "onFCPublish", 0.0, nil, start)
 	}
-	c.appendCommand(chunk.CSIDStream, hub.MessageStreamID, "onStatus", 0.0, nil, append(start, amf0.Property{Key: "clientid", Value: string(c.id)}))
+	c.appendCommand(chunk.CSIDStream, MessageStreamID, "onStatus", 0.0, nil, append(start, amf0.Property{Key: "clientid", Value: string(c.id)}))
 	return c.flush()
 }
 
 // refuse answers a publish or play with an error status and ends the
 // connection with err.
 func (c *conn) refuse(code string, err error) error {
-	c.appendCommand(chunk.CSIDStream, hub.MessageStreamID, "onStatus", 0.0, nil, status("error", code, err.Error()))
+	c.appendCommand(chunk.CSIDStream, MessageStreamID, "onStatus", 0.0, nil, status("error", code, err.Error()))
 	c.flush()
 	return err
 }
@@ -432,25 +395,22 @@ func (c *conn) onPlay(name string) error {
 	if err != nil {
 		return c.refuse("NetStream.Play.StreamNotFound", err)
 	}
-	p := &player{c: c}
-	// The new reader is ours until p.write takes its first batches, after
-	// the replies.
-	r := c.srv.hub.Subscribe(key, stripQuery(c.tcURL), hub.ReaderOptions{MWLatency: vs.MWLatency, Flush: p.write, Stalled: c.kick})
-	p.r = r
+	// The new reader is ours until the player takes its first batches,
+	// after the replies.
+	framer := &framer{form: chunkForm{size: c.outChunk}}
+	p := egress.NewWriter(c.out, framer, c.log)
+	r, err := c.srv.hub.Subscribe(key, stripQuery(c.tcURL), hub.ReaderOptions{MWLatency: vs.MWLatency, Flush: p.Flush, Stalled: c.kick})
+	if err != nil {
+		return c.refuse("NetStream.Play.StreamNotFound", err)
+	}
 	c.register(media.RTMPPlay, key, name, r.StreamID())
 	c.log.Info("playing", "stream", key.String(), "mw_latency", vs.MWLatency)
 
-	// The stream's packets are encoded at its chunk size: the player must
-	// use it before the first one.
-	if cs := r.ChunkSize(); cs != c.outChunk {
-		c.wbuf = chunk.AppendSetChunkSize(c.wbuf, uint32(cs))
-		c.outChunk = cs
-	}
-	c.wbuf = chunk.AppendStreamBegin(c.wbuf, hub.MessageStreamID)
+	c.wbuf = chunk.AppendStreamBegin(c.wbuf, MessageStreamID)
 	details := amf0.Property{Key: "details", Value: name}
-	c.appendCommand(chunk.CSIDStream, hub.MessageStreamID, "onStatus", 0.0, nil,
+	c.appendCommand(chunk.CSIDStream, MessageStreamID, "onStatus", 0.0, nil,
 		append(status("status", "NetStream.Play.Reset", "Playing and resetting stream."), details))
-	c.appendCommand(chunk.CSIDStream, hub.MessageStreamID, "onStatus", 0.0, nil,
+	c.appendCommand(chunk.CSIDStream, MessageStreamID, "onStatus", 0.0, nil,
 		append(status("status", "NetStream.Play.Start", "Started playing stream."), details))
 	c.appendData("|RtmpSampleAccess", false, false)
 	c.appendData("onStatus", amf0.Object{{Key: "code", Value: "NetStream.Data.Start"}})
@@ -461,15 +421,15 @@ func (c *conn) onPlay(name string) error {
 		return err
 	}
 
-	c.appendCommand(chunk.CSIDStream, hub.MessageStreamID, "onStatus", 0.0, nil,
+	c.appendCommand(chunk.CSIDStream, MessageStreamID, "onStatus", 0.0, nil,
 		status("status", "NetStream.Play.UnpublishNotify", "The stream is unpublished."))
-	p.notice, c.wbuf = c.wbuf, nil
+	framer.notice, c.wbuf = c.wbuf, nil
 	c.player = p
-	c.sendStream.Store(r.Counters())
+	c.out.SetStream(r.Counters())
 	// A player need not send anything: only a closed socket ends it.
 	c.in.idle = 0
 	err = c.nc.SetReadDeadline(time.Time{})
-	p.write() // the first batches, and the reader is let go in any case
+	p.Start(r) // the first batches, and the reader is let go in any case
 	return err
 }
 
@@ -499,11 +459,9 @@ func (c *conn) endSession(failure error) {
 		c.publisher, c.in.stream, c.in.flush = nil, nil, nil
 	}
 	if p := c.player; p != nil {
-		p.r.Close()
-		<-p.r.Released()
-		p.wg.Wait()
+		p.Close()
 		c.player = nil
-		c.sendStream.Store(nil)
+		c.out.SetStream(nil)
 		c.in.idle = c.limits.IdleTimeout
 	}
 	if c.registered {
@@ -523,7 +481,7 @@ func (c *conn) appendCommand(csid, msid uint32, vals ...any) {
 
 // appendData appends an AMF0 data message on the play stream to c.wbuf.
 func (c *conn) appendData(vals ...any) {
-	c.appendAMF(chunk.TypeDataAMF0, chunk.CSIDStream, hub.MessageStreamID, vals)
+	c.appendAMF(chunk.TypeDataAMF0, chunk.CSIDStream, MessageStreamID, vals)
 }
 
 func (c *conn) appendAMF(typ uint8, csid, msid uint32, vals []any) {

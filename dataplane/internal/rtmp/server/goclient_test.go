@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"testing"
+	"tidecast.dev/dataplane/internal/hub"
 	"time"
 
 	"tidecast.dev/dataplane/internal/amf0"
@@ -198,10 +199,10 @@ func TestPlayersArePromptedOnUnpublishAndFollowARepublish(t *testing.T) {
 }
 
 func TestAStalledPlayerDoesNotDelayOthersAndIsCutOff(t *testing.T) {
-	srv := startServer(t, Settings{
+	srv := startServerWithHub(t, Settings{
 		Vhosts: map[string]VhostSettings{media.DefaultVhost: {Enabled: true}},
-		Limits: Limits{QueueBytes: 1 << 20, WriteTimeout: 10 * time.Second},
-	})
+		Limits: Limits{WriteTimeout: 10 * time.Second},
+	}, hub.Options{QueueBytes: 1 << 20})
 	pub := goPublish(t, srv, "fast")
 	stalled := goPlay(t, srv, "fast")
 	stalled.SetReadBuffer(4096)

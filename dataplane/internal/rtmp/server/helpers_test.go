@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"tidecast.dev/dataplane/internal/hub"
 	"time"
 
 	"tidecast.dev/dataplane/internal/media"
@@ -36,11 +37,19 @@ func testLogger(t testing.TB) *slog.Logger {
 // startServer runs a server on a loopback port until the test ends.
 func startServer(t testing.TB, st Settings) *testServer {
 	t.Helper()
+	return startServerWithHub(t, st, hub.Options{})
+}
+
+// startServerWithHub starts a server on a hub of its own, made with ho.
+func startServerWithHub(t testing.TB, st Settings, ho hub.Options) *testServer {
+	t.Helper()
 	if st.Listen == nil {
 		st.Listen = []string{"127.0.0.1:0"}
 	}
 	reg := registry.New(nil)
-	s, err := New(st, reg, testLogger(t))
+	h := hub.New(reg, ho)
+	t.Cleanup(h.Close) // after the server's cleanup, which runs first
+	s, err := New(st, h, reg, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

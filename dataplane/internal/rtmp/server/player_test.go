@@ -2,6 +2,7 @@ package server
 
 import (
 	"testing"
+	"tidecast.dev/dataplane/internal/hub"
 	"time"
 
 	"tidecast.dev/dataplane/internal/media"
@@ -12,10 +13,10 @@ import (
 // a goroutine that waits for the socket, so the publisher goes on, and the
 // player catches up when it reads again, losing nothing.
 func TestAPlayerThatPausesCatchesUpWithEveryFrameInOrder(t *testing.T) {
-	srv := startServer(t, Settings{
+	srv := startServerWithHub(t, Settings{
 		Vhosts: map[string]VhostSettings{media.DefaultVhost: {Enabled: true}},
-		Limits: Limits{QueueBytes: 64 << 20, WriteTimeout: 10 * time.Second},
-	})
+		Limits: Limits{WriteTimeout: 10 * time.Second},
+	}, hub.Options{QueueBytes: 64 << 20})
 	pub := goPublish(t, srv, "pause")
 	player := goPlay(t, srv, "pause")
 

@@ -24,12 +24,19 @@ import (
 	"tidecast.dev/dataplane/internal/media"
 )
 
-// Registry is what the server reports to. *registry.Registry satisfies it.
+// Registry is what the server reports its clients to.
+// *registry.Registry satisfies it.
 type Registry interface {
-	hub.StreamRegistry
 	NewClientID() media.ClientID
 	AddClient(media.ClientInfo, *media.Counters, func())
 	RemoveClient(media.ClientID, error)
+}
+
+// Hub is the worker's stream hub, which publishers feed and players read.
+// *hub.Hub satisfies it.
+type Hub interface {
+	Publish(media.StreamKey, media.ClientID, string, hub.PublishOptions) (*hub.Publisher, error)
+	Subscribe(media.StreamKey, string, hub.ReaderOptions) (*hub.Reader, error)
 }
 
 // Errors of the server's lifecycle.
@@ -42,7 +49,7 @@ var (
 type Server struct {
 	reg      Registry
 	log      *slog.Logger
-	hub      *hub.Hub
+	hub      Hub
 	settings atomic.Pointer[Settings]
 
 	// applyMu serialises Apply, so listener changes do not interleave.
@@ -58,7 +65,7 @@ type Server struct {
 }
 
 // New validates the settings and opens the listeners.
-func New(settings Settings, reg Registry, log *slog.Logger) (*Server, error) {
+func New(settings Settings, h Hub, reg Registry, log *slog.Logger) (*Server, error) {
 	st, err := settings.normalized()
 	if err != nil {
 		return nil, err
@@ -68,11 +75,11 @@ func New(settings Settings, reg Registry, log *slog.Logger) (*Server, error) {
 	}
 	s := &Server{
 		reg:   reg,
+		hub:   h,
 		log:   log.With("component", "rtmp"),
 		conns: make(map[*conn]struct{}),
 		done:  make(chan struct{}),
 	}
-	s.hub = hub.New(reg, hub.Options{ChunkSize: st.ChunkSize, QueueBytes: st.Limits.QueueBytes, Logger: s.log})
 	if s.listeners, err = listenAll(st.Listen, nil); err != nil {
 		return nil, err
 	}
@@ -146,7 +153,6 @@ func (s *Server) Apply(settings Settings) error {
 		return ErrClosed
 	}
 	s.settings.Store(&st)
-	s.hub.SetChunkSize(st.ChunkSize)
 	for a, l := range opened {
 		s.listeners[a] = l
 		if s.running {

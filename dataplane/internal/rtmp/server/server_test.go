@@ -74,7 +74,7 @@ func TestSettingsAreValidated(t *testing.T) {
 		{Listen: []string{"nonsense"}},
 		{Listen: []string{"1935"}, ChunkSize: 64},
 	} {
-		if _, err := New(st, nil, nil); err == nil {
+		if _, err := New(st, nil, nil, nil); err == nil {
 			t.Fatalf("%+v accepted", st)
 		}
 	}

@@ -42,10 +42,6 @@ type Limits struct {
 	MaxMessageSize int
 	// MaxStreamsPerConn bounds createStream calls per connection (8).
 	MaxStreamsPerConn int
-	// QueueBytes bounds how far a player may fall behind before it skips
-	// to the next keyframe; twice that without progress cuts it off
-	// (8 MiB). Read once, by New.
-	QueueBytes int
 }
 
 // Settings configure the server; Apply changes them live.
@@ -99,7 +95,7 @@ func (s Settings) normalized() (Settings, error) {
 	for _, d := range []struct {
 		v        *int
 		def, max int
-	}{{&l.MaxChunkSize, 64 << 10, 0x7fffffff}, {&l.MaxMessageSize, 8 << 20, 0xffffff}, {&l.MaxStreamsPerConn, 8, 1 << 16}, {&l.QueueBytes, 8 << 20, 1 << 30}} {
+	}{{&l.MaxChunkSize, 64 << 10, 0x7fffffff}, {&l.MaxMessageSize, 8 << 20, 0xffffff}, {&l.MaxStreamsPerConn, 8, 1 << 16}} {
 		if *d.v <= 0 {
 			*d.v = d.def
 		}

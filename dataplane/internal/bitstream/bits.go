@@ -1,9 +1,9 @@
-package codec
+package bitstream
 
 import "errors"
 
 // errShort reports a bitstream that ends before its syntax does.
-var errShort = errors.New("codec: truncated bitstream")
+var errShort = errors.New("bitstream: truncated bitstream")
 
 // bitReader reads MSB-first bits and exp-Golomb codes from an RBSP. Reads
 // past the end return errShort (sticky) instead of panicking.
@@ -48,7 +48,7 @@ func (r *bitReader) ue() uint32 {
 		}
 		zeros++
 		if zeros > 31 {
-			r.err = errors.New("codec: exp-Golomb code too long")
+			r.err = errors.New("bitstream: exp-Golomb code too long")
 			return 0
 		}
 	}

@@ -1,35 +1,15 @@
-// Package codec reads the bodies of FLV audio and video tags (the payloads
-// of RTMP audio and video messages): which codec, whether a message is a
-// keyframe or a sequence header, and the track description SRS reports
-// (codec, profile, level, size; sample rate, channels) from the H.264/HEVC
-// decoder configuration and the AAC AudioSpecificConfig. Legacy FLV and
-// enhanced RTMP (FourCC) headers are both understood.
-//
-// Every parser is written for hostile input: it returns an error, never
-// panics.
-package codec
+package flv
 
 import (
 	"errors"
 
+	"tidecast.dev/dataplane/internal/bitstream"
 	"tidecast.dev/dataplane/internal/media"
-)
-
-// Codec names as SRS reports them.
-const (
-	CodecH264  = "H264"
-	CodecHEVC  = "HEVC"
-	CodecAV1   = "AV1"
-	CodecVP6   = "VP6"
-	CodecAAC   = "AAC"
-	CodecMP3   = "MP3"
-	CodecOpus  = "Opus"
-	CodecOther = "Other"
 )
 
 // ErrNoConfig: the tag carries no track description (a frame of a codec
 // described by sequence headers).
-var ErrNoConfig = errors.New("codec: no configuration in this tag")
+var ErrNoConfig = errors.New("flv: no configuration in this tag")
 
 // Video describes one video tag body.
 type Video struct {
@@ -66,23 +46,23 @@ const (
 	exCodedFramesX  = 3
 )
 
-var legacyVideoCodecs = map[byte]string{videoAVC: CodecH264, videoHEVC: CodecHEVC, videoAV1: CodecAV1}
+var legacyVideoCodecs = map[byte]string{videoAVC: media.CodecH264, videoHEVC: media.CodecHEVC, videoAV1: media.CodecAV1}
 
-var videoFourCCs = map[string]string{"avc1": CodecH264, "hvc1": CodecHEVC, "av01": CodecAV1}
+var videoFourCCs = map[string]string{"avc1": media.CodecH264, "hvc1": media.CodecHEVC, "av01": media.CodecAV1}
 
 // ParseVideo classifies a video tag body. An empty or unknown body yields
 // a Video with codec Other that is neither a frame nor a header.
 func ParseVideo(body []byte) Video {
 	if len(body) == 0 {
-		return Video{Codec: CodecOther}
+		return Video{Codec: media.CodecOther}
 	}
 	frameType := body[0] >> 4
 	if body[0]&0x80 != 0 { // enhanced RTMP: IsExHeader
 		frameType = (body[0] >> 4) & 7
 		if len(body) < 5 {
-			return Video{Codec: CodecOther}
+			return Video{Codec: media.CodecOther}
 		}
-		v := Video{Codec: CodecOther}
+		v := Video{Codec: media.CodecOther}
 		if c, ok := videoFourCCs[string(body[1:5])]; ok {
 			v.Codec = c
 		}
@@ -95,7 +75,7 @@ func ParseVideo(body []byte) Video {
 		v.Keyframe = v.Frame && frameType == frameKey
 		return v
 	}
-	v := Video{Codec: CodecOther}
+	v := Video{Codec: media.CodecOther}
 	switch body[0] & 0x0f {
 	case videoAVC, videoHEVC, videoAV1:
 		v.Codec = legacyVideoCodecs[body[0]&0x0f]
@@ -109,7 +89,7 @@ func ParseVideo(body []byte) Video {
 			v.Frame = frameType != frameCommand
 		}
 	case videoVP6, videoVP6Alpha:
-		v.Codec = CodecVP6
+		v.Codec = media.CodecVP6
 		v.Frame = frameType != frameCommand
 	default:
 		v.Frame = frameType != frameCommand
@@ -122,12 +102,12 @@ func ParseVideo(body []byte) Video {
 // or, for codecs that have none (VP6 and others), from any frame.
 func (v Video) Info() (*media.VideoInfo, error) {
 	switch {
-	case v.SequenceHeader && v.Codec == CodecH264:
-		return ParseAVCDecoderConfig(v.Config)
-	case v.SequenceHeader && v.Codec == CodecHEVC:
-		return ParseHEVCDecoderConfig(v.Config)
-	case v.SequenceHeader || (v.Frame && v.Codec != CodecH264 && v.Codec != CodecHEVC):
-		return &media.VideoInfo{Codec: v.Codec, Profile: CodecOther, Level: CodecOther}, nil
+	case v.SequenceHeader && v.Codec == media.CodecH264:
+		return bitstream.ParseAVCDecoderConfig(v.Config)
+	case v.SequenceHeader && v.Codec == media.CodecHEVC:
+		return bitstream.ParseHEVCDecoderConfig(v.Config)
+	case v.SequenceHeader || (v.Frame && v.Codec != media.CodecH264 && v.Codec != media.CodecHEVC):
+		return &media.VideoInfo{Codec: v.Codec, Profile: media.CodecOther, Level: media.CodecOther}, nil
 	}
 	return nil, ErrNoConfig
 }
@@ -156,16 +136,16 @@ const (
 
 var flvRates = [4]int{5512, 11025, 22050, 44100}
 
-var audioFourCCs = map[string]string{"mp4a": CodecAAC, ".mp3": CodecMP3, "Opus": CodecOpus}
+var audioFourCCs = map[string]string{"mp4a": media.CodecAAC, ".mp3": media.CodecMP3, "Opus": media.CodecOpus}
 
 // ParseAudio classifies an audio tag body.
 func ParseAudio(body []byte) Audio {
 	if len(body) == 0 {
-		return Audio{Codec: CodecOther}
+		return Audio{Codec: media.CodecOther}
 	}
 	format := body[0] >> 4
 	if format == soundExHeader {
-		a := Audio{Codec: CodecOther}
+		a := Audio{Codec: media.CodecOther}
 		if len(body) < 5 {
 			return a
 		}
@@ -177,17 +157,17 @@ func ParseAudio(body []byte) Audio {
 		}
 		return a
 	}
-	a := Audio{Codec: CodecOther, Rate: flvRates[(body[0]>>2)&3], Channels: int(body[0]&1) + 1}
+	a := Audio{Codec: media.CodecOther, Rate: flvRates[(body[0]>>2)&3], Channels: int(body[0]&1) + 1}
 	switch format {
 	case soundAAC:
-		a.Codec = CodecAAC
+		a.Codec = media.CodecAAC
 		if len(body) >= 2 && body[1] == aacSequenceHeader {
 			a.SequenceHeader, a.Config = true, body[2:]
 		}
 	case soundMP3, soundMP38kHz:
-		a.Codec = CodecMP3
+		a.Codec = media.CodecMP3
 	case soundOpus:
-		a.Codec = CodecOpus
+		a.Codec = media.CodecOpus
 	}
 	return a
 }
@@ -199,17 +179,17 @@ func ParseAudio(body []byte) Audio {
 // (5512, 11025, 22050, 44100) and lets the AAC configuration override it
 // only with a rate of that table: a 48 kHz AAC stream shows as 44100.
 func (a Audio) Info() (*media.AudioInfo, error) {
-	if a.Codec != CodecAAC {
-		return &media.AudioInfo{Codec: a.Codec, SampleRate: a.Rate, Channels: a.Channels, Profile: CodecOther}, nil
+	if a.Codec != media.CodecAAC {
+		return &media.AudioInfo{Codec: a.Codec, SampleRate: a.Rate, Channels: a.Channels, Profile: media.CodecOther}, nil
 	}
 	if !a.SequenceHeader {
 		return nil, ErrNoConfig
 	}
-	asc, err := ParseAudioSpecificConfig(a.Config)
+	asc, err := bitstream.ParseAudioSpecificConfig(a.Config)
 	if err != nil {
 		return nil, err
 	}
-	info := &media.AudioInfo{Codec: CodecAAC, SampleRate: a.Rate, Channels: a.Channels, Profile: asc.ProfileName()}
+	info := &media.AudioInfo{Codec: media.CodecAAC, SampleRate: a.Rate, Channels: a.Channels, Profile: asc.ProfileName()}
 	switch asc.SampleRate {
 	case 11025, 22050, 44100:
 		info.SampleRate = asc.SampleRate

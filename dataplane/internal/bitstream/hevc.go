@@ -1,4 +1,4 @@
-package codec
+package bitstream
 
 import (
 	"encoding/binary"
@@ -27,27 +27,27 @@ const (
 // 0×0 when the record carries no usable SPS).
 func ParseHEVCDecoderConfig(rec []byte) (*media.VideoInfo, error) {
 	if len(rec) < hvcCHeaderLen || rec[0] != 1 {
-		return nil, errors.New("codec: not an HEVCDecoderConfigurationRecord")
+		return nil, errors.New("bitstream: not an HEVCDecoderConfigurationRecord")
 	}
 	v := &media.VideoInfo{
-		Codec:   CodecHEVC,
+		Codec:   media.CodecHEVC,
 		Profile: nameOr(hevcProfiles, rec[1]&0x1f),
 		Level:   nameOr(hevcLevels, rec[12]),
 	}
 	arrays, p := int(rec[22]), rec[hvcCHeaderLen:]
 	for range arrays {
 		if len(p) < 3 {
-			return nil, fmt.Errorf("codec: HEVC record: %w", errShort)
+			return nil, fmt.Errorf("bitstream: HEVC record: %w", errShort)
 		}
 		typ, n := p[0]&0x3f, int(binary.BigEndian.Uint16(p[1:3]))
 		p = p[3:]
 		for range n {
 			if len(p) < 2 {
-				return nil, fmt.Errorf("codec: HEVC record: %w", errShort)
+				return nil, fmt.Errorf("bitstream: HEVC record: %w", errShort)
 			}
 			l := int(binary.BigEndian.Uint16(p))
 			if len(p) < 2+l {
-				return nil, fmt.Errorf("codec: HEVC record: %w", errShort)
+				return nil, fmt.Errorf("bitstream: HEVC record: %w", errShort)
 			}
 			if typ == hevcNALSPS && v.Width == 0 {
 				if w, h, err := parseHEVCSPSSize(p[2 : 2+l]); err == nil {
@@ -64,7 +64,7 @@ func ParseHEVCDecoderConfig(rec []byte) (*media.VideoInfo, error) {
 // the conformance window (H.265 §7.3.2.2).
 func parseHEVCSPSSize(nal []byte) (int, int, error) {
 	if len(nal) < 3 || (nal[0]>>1)&0x3f != hevcNALSPS {
-		return 0, 0, errors.New("codec: not an HEVC SPS")
+		return 0, 0, errors.New("bitstream: not an HEVC SPS")
 	}
 	r := bitReader{b: rbsp(nal[2:])}
 	r.skip(4) // sps_video_parameter_set_id
@@ -74,7 +74,7 @@ func parseHEVCSPSSize(nal []byte) (int, int, error) {
 	r.ue() // sps_seq_parameter_set_id
 	chroma := r.ue()
 	if chroma > 3 {
-		return 0, 0, fmt.Errorf("codec: chroma_format_idc %d", chroma)
+		return 0, 0, fmt.Errorf("bitstream: chroma_format_idc %d", chroma)
 	}
 	if chroma == 3 && r.flag() { // separate_colour_plane_flag
 		chroma = 0
@@ -85,10 +85,10 @@ func parseHEVCSPSSize(nal []byte) (int, int, error) {
 		left, right, top, bottom = r.ue(), r.ue(), r.ue(), r.ue()
 	}
 	if r.err != nil {
-		return 0, 0, fmt.Errorf("codec: HEVC SPS: %w", r.err)
+		return 0, 0, fmt.Errorf("bitstream: HEVC SPS: %w", r.err)
 	}
 	if w == 0 || h == 0 || w > maxMBs*16 || h > maxMBs*16 {
-		return 0, 0, fmt.Errorf("codec: HEVC SPS picture of %dx%d", w, h)
+		return 0, 0, fmt.Errorf("bitstream: HEVC SPS picture of %dx%d", w, h)
 	}
 	subW, subH := 1, 1
 	switch chroma {

@@ -1,4 +1,4 @@
-package codec
+package flv
 
 import (
 	"encoding/binary"
@@ -67,7 +67,7 @@ func TestAVCSequenceHeadersDescribeTheirTrack(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			body := append([]byte{0x17, 0, 0, 0, 0}, avcC(tt.sps)...)
 			v := ParseVideo(body)
-			if !v.SequenceHeader || v.Frame || v.Codec != CodecH264 {
+			if !v.SequenceHeader || v.Frame || v.Codec != media.CodecH264 {
 				t.Fatalf("classified as %+v", v)
 			}
 			info, err := v.Info()
@@ -110,16 +110,16 @@ func TestVideoTagsAreClassified(t *testing.T) {
 		body []byte
 		want Video
 	}{
-		{"an AVC keyframe", []byte{0x17, 1, 0, 0, 0, 0, 0, 0, 1, 0x65}, Video{Codec: CodecH264, Frame: true, Keyframe: true}},
-		{"an AVC inter frame", []byte{0x27, 1, 0, 0, 0, 0, 0, 0, 1, 0x41}, Video{Codec: CodecH264, Frame: true}},
-		{"an AVC end of sequence", []byte{0x17, 2, 0, 0, 0}, Video{Codec: CodecH264}},
-		{"a command frame", []byte{0x57, 1, 0, 0, 0, 0}, Video{Codec: CodecH264}},
-		{"an enhanced AV1 keyframe", []byte{0x91, 'a', 'v', '0', '1', 0x12}, Video{Codec: CodecAV1, Frame: true, Keyframe: true}},
-		{"an enhanced HEVC inter frame without composition time", []byte{0xa3, 'h', 'v', 'c', '1', 0}, Video{Codec: CodecHEVC, Frame: true}},
-		{"an unknown FourCC", []byte{0x91, 'v', 'p', '0', '9', 0}, Video{Codec: CodecOther, Frame: true, Keyframe: true}},
-		{"a VP6 keyframe", []byte{0x14, 0, 0}, Video{Codec: CodecVP6, Frame: true, Keyframe: true}},
-		{"an empty body", nil, Video{Codec: CodecOther}},
-		{"a truncated enhanced header", []byte{0x90, 'h'}, Video{Codec: CodecOther}},
+		{"an AVC keyframe", []byte{0x17, 1, 0, 0, 0, 0, 0, 0, 1, 0x65}, Video{Codec: media.CodecH264, Frame: true, Keyframe: true}},
+		{"an AVC inter frame", []byte{0x27, 1, 0, 0, 0, 0, 0, 0, 1, 0x41}, Video{Codec: media.CodecH264, Frame: true}},
+		{"an AVC end of sequence", []byte{0x17, 2, 0, 0, 0}, Video{Codec: media.CodecH264}},
+		{"a command frame", []byte{0x57, 1, 0, 0, 0, 0}, Video{Codec: media.CodecH264}},
+		{"an enhanced AV1 keyframe", []byte{0x91, 'a', 'v', '0', '1', 0x12}, Video{Codec: media.CodecAV1, Frame: true, Keyframe: true}},
+		{"an enhanced HEVC inter frame without composition time", []byte{0xa3, 'h', 'v', 'c', '1', 0}, Video{Codec: media.CodecHEVC, Frame: true}},
+		{"an unknown FourCC", []byte{0x91, 'v', 'p', '0', '9', 0}, Video{Codec: media.CodecOther, Frame: true, Keyframe: true}},
+		{"a VP6 keyframe", []byte{0x14, 0, 0}, Video{Codec: media.CodecVP6, Frame: true, Keyframe: true}},
+		{"an empty body", nil, Video{Codec: media.CodecOther}},
+		{"a truncated enhanced header", []byte{0x90, 'h'}, Video{Codec: media.CodecOther}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,51 +174,15 @@ func TestAACFramesCarryNoConfiguration(t *testing.T) {
 	}
 }
 
-func TestParsersRejectMalformedInput(t *testing.T) {
-	tests := []struct {
-		name  string
-		parse func() error
-	}{
-		{"an SPS cut short", func() error { _, err := ParseSPS(unhex(spsHigh640x360)[:8]); return err }},
-		{"a PPS given as SPS", func() error { _, err := ParseSPS([]byte{0x68, 0xeb, 0xe3, 0xcb}); return err }},
-		{"an AVC record without SPS", func() error { _, err := ParseAVCDecoderConfig([]byte{1, 0x64, 0, 0x1e, 0xff, 0xe0, 0, 0}); return err }},
-		{"an AVC record with a truncated SPS", func() error { _, err := ParseAVCDecoderConfig(avcC(spsHigh640x360)[:12]); return err }},
-		{"an HEVC record cut in its arrays", func() error { _, err := ParseHEVCDecoderConfig(hvcC(1, 63, hevcSPS)[:30]); return err }},
-		{"an ASC with a reserved rate index", func() error { _, err := ParseAudioSpecificConfig([]byte{0x16, 0x90}); return err }},
-		{"an empty ASC", func() error { _, err := ParseAudioSpecificConfig(nil); return err }},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.parse(); err == nil {
-				t.Fatal("no error")
-			}
-		})
-	}
-}
-
-func FuzzCodec(f *testing.F) {
-	for _, s := range []string{spsHigh640x360, spsBaseline320x240, spsHigh444, spsInterlaced, spsHigh422Matrices} {
-		f.Add(byte(0), unhex(s))
-	}
-	f.Add(byte(1), hvcC(1, 63, hevcVPS, hevcSPS, hevcPPS))
-	f.Add(byte(2), []byte{0x12, 0x10})
-	f.Add(byte(3), append([]byte{0x17, 0, 0, 0, 0}, avcC(spsHigh640x360)...))
-	f.Add(byte(4), []byte{0xaf, 0, 0x2b, 0x92, 0x08, 0x00})
+func FuzzTag(f *testing.F) {
+	f.Add(byte(0), append([]byte{0x17, 0, 0, 0, 0}, avcC(spsHigh640x360)...))
+	f.Add(byte(1), []byte{0xaf, 0, 0x2b, 0x92, 0x08, 0x00})
+	f.Add(byte(0), append([]byte{0x90, 'h', 'v', 'c', '1'}, hvcC(1, 63, hevcVPS, hevcSPS, hevcPPS)...))
 	f.Fuzz(func(t *testing.T, which byte, b []byte) {
-		switch which % 5 {
+		switch which % 2 {
 		case 0:
-			if s, err := ParseSPS(b); err == nil && (s.Width <= 0 || s.Height <= 0) {
-				t.Fatalf("an SPS parsed to %dx%d", s.Width, s.Height)
-			}
-		case 1:
-			if v, err := ParseHEVCDecoderConfig(b); err == nil && (v.Width < 0 || v.Height < 0) {
-				t.Fatalf("an HEVC record parsed to %dx%d", v.Width, v.Height)
-			}
-		case 2:
-			_, _ = ParseAudioSpecificConfig(b)
-		case 3:
 			_, _ = ParseVideo(b).Info()
-		case 4:
+		case 1:
 			_, _ = ParseAudio(b).Info()
 		}
 	})

@@ -1,4 +1,4 @@
-package codec
+package bitstream
 
 import (
 	"encoding/binary"
@@ -15,6 +15,8 @@ type SPS struct {
 	LevelIDC    uint8
 	// ChromaFormat is chroma_format_idc (1 = 4:2:0 unless said otherwise).
 	ChromaFormat uint32
+	// BitDepthLuma and BitDepthChroma are 8 unless a high profile says more.
+	BitDepthLuma, BitDepthChroma uint8
 	// Width and Height are the displayed size, after cropping.
 	Width, Height int
 }
@@ -30,23 +32,26 @@ var profilesWithChroma = map[uint8]bool{100: true, 110: true, 122: true, 244: tr
 // the frame cropping, which is all it needs for the profile, level and
 // displayed size; the VUI is not read.
 func ParseSPS(nal []byte) (s SPS, err error) {
-	if len(nal) < 4 || nal[0]&0x1f != 7 {
-		return SPS{}, errors.New("codec: not an H.264 SPS")
+	if len(nal) < 4 || H264NALType(nal) != H264NALSPS {
+		return SPS{}, errors.New("bitstream: not an H.264 SPS")
 	}
 	r := bitReader{b: rbsp(nal[1:])}
-	s = SPS{ProfileIDC: uint8(r.bits(8)), Constraints: uint8(r.bits(8)), LevelIDC: uint8(r.bits(8)), ChromaFormat: 1}
+	s = SPS{ProfileIDC: uint8(r.bits(8)), Constraints: uint8(r.bits(8)), LevelIDC: uint8(r.bits(8)), ChromaFormat: 1, BitDepthLuma: 8, BitDepthChroma: 8}
 	r.ue() // seq_parameter_set_id
 	separatePlanes := false
 	if profilesWithChroma[s.ProfileIDC] {
 		s.ChromaFormat = r.ue()
 		if s.ChromaFormat > 3 {
-			return SPS{}, fmt.Errorf("codec: chroma_format_idc %d", s.ChromaFormat)
+			return SPS{}, fmt.Errorf("bitstream: chroma_format_idc %d", s.ChromaFormat)
 		}
 		if s.ChromaFormat == 3 {
 			separatePlanes = r.flag()
 		}
-		r.ue()        // bit_depth_luma_minus8
-		r.ue()        // bit_depth_chroma_minus8
+		luma, chroma := r.ue(), r.ue() // bit_depth_{luma,chroma}_minus8
+		if luma > 6 || chroma > 6 {
+			return SPS{}, fmt.Errorf("bitstream: SPS bit depths of 8 + %d and 8 + %d", luma, chroma)
+		}
+		s.BitDepthLuma, s.BitDepthChroma = 8+uint8(luma), 8+uint8(chroma)
 		r.skip(1)     // qpprime_y_zero_transform_bypass_flag
 		if r.flag() { // seq_scaling_matrix_present_flag
 			lists := 8
@@ -74,7 +79,7 @@ func ParseSPS(nal []byte) (s SPS, err error) {
 		r.se()    // offset_for_top_to_bottom_field
 		n := r.ue()
 		if n > 255 {
-			return SPS{}, fmt.Errorf("codec: %d reference frames in the POC cycle", n)
+			return SPS{}, fmt.Errorf("bitstream: %d reference frames in the POC cycle", n)
 		}
 		for range n {
 			r.se()
@@ -93,10 +98,10 @@ func ParseSPS(nal []byte) (s SPS, err error) {
 		cropL, cropR, cropT, cropB = r.ue(), r.ue(), r.ue(), r.ue()
 	}
 	if r.err != nil {
-		return SPS{}, fmt.Errorf("codec: SPS: %w", r.err)
+		return SPS{}, fmt.Errorf("bitstream: SPS: %w", r.err)
 	}
 	if wMBs > maxMBs || hMapUnits > maxMBs || wMBs == 0 || hMapUnits == 0 {
-		return SPS{}, fmt.Errorf("codec: SPS picture of %dx%d macroblocks", wMBs, hMapUnits)
+		return SPS{}, fmt.Errorf("bitstream: SPS picture of %dx%d macroblocks", wMBs, hMapUnits)
 	}
 	fieldFactor := 2
 	if frameMBsOnly {
@@ -129,7 +134,7 @@ func crop(w, h, unitX, unitY int, left, right, top, bottom uint32) (int, int, er
 	cw := uint64(unitX) * (uint64(left) + uint64(right))
 	ch := uint64(unitY) * (uint64(top) + uint64(bottom))
 	if cw >= uint64(w) || ch >= uint64(h) {
-		return 0, 0, errors.New("codec: cropping exceeds the picture")
+		return 0, 0, errors.New("bitstream: cropping exceeds the picture")
 	}
 	return w - int(cw), h - int(ch), nil
 }
@@ -174,21 +179,21 @@ func nameOr(m map[uint8]string, k uint8) string {
 // an AVC sequence header) and its first SPS.
 func ParseAVCDecoderConfig(rec []byte) (*media.VideoInfo, error) {
 	if len(rec) < 8 || rec[0] != 1 {
-		return nil, errors.New("codec: not an AVCDecoderConfigurationRecord")
+		return nil, errors.New("bitstream: not an AVCDecoderConfigurationRecord")
 	}
 	if rec[5]&0x1f == 0 {
-		return nil, errors.New("codec: AVC record without an SPS")
+		return nil, errors.New("bitstream: AVC record without an SPS")
 	}
 	n := int(binary.BigEndian.Uint16(rec[6:8]))
 	if len(rec) < 8+n {
-		return nil, fmt.Errorf("codec: AVC record: %w", errShort)
+		return nil, fmt.Errorf("bitstream: AVC record: %w", errShort)
 	}
 	sps, err := ParseSPS(rec[8 : 8+n])
 	if err != nil {
 		return nil, err
 	}
 	return &media.VideoInfo{
-		Codec:   CodecH264,
+		Codec:   media.CodecH264,
 		Profile: nameOr(h264Profiles, sps.ProfileIDC),
 		Level:   nameOr(h264Levels, sps.LevelIDC),
 		Width:   sps.Width,
