@@ -22,6 +22,10 @@ func workerConfig(c *config.Config) *fleetv1.Config {
 			Enabled: c.RTCServer.Enabled,
 			Listen:  c.RTCServer.Listen,
 		},
+		HttpServer: &fleetv1.HTTPServerConfig{
+			Enabled: c.HTTPServer.Enabled,
+			Listen:  c.HTTPServer.Listen,
+		},
 	}
 	if c.RTCServer.Candidate != "" && c.RTCServer.Candidate != "*" {
 		out.Webrtc.Candidates = []string{c.RTCServer.Candidate}
@@ -35,6 +39,9 @@ func workerConfig(c *config.Config) *fleetv1.Config {
 			RtcEnabled:  v.RTC.Enabled,
 			RtmpToRtc:   v.RTC.RTMPToRTC,
 			RtcToRtmp:   v.RTC.RTCToRTMP,
+
+			HttpRemuxEnabled: v.HTTPRemux.Enabled,
+			HttpRemuxMount:   v.HTTPRemux.Mount,
 		})
 	}
 	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(out) // a plain message always marshals
