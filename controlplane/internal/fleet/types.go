@@ -25,6 +25,7 @@ type Hello struct {
 	Boot        BootID
 	Version     string
 	RTMPAddrs   []string
+	HTTPAddrs   []string // HTTP server (HTTP-FLV), empty when it is off
 	WebRTCAddrs []string
 	StartedAt   time.Time
 	PID         int

@@ -14,6 +14,7 @@ func fromProtoHello(h *fleetv1.Hello) fleet.Hello {
 		Boot:        fleet.BootID(h.GetBootId()),
 		Version:     h.GetVersion(),
 		RTMPAddrs:   h.GetRtmpAddresses(),
+		HTTPAddrs:   h.GetHttpAddresses(),
 		WebRTCAddrs: h.GetWebrtcAddresses(),
 		StartedAt:   time.UnixMilli(h.GetStartedAtMs()),
 		PID:         int(h.GetPid()),

@@ -71,7 +71,7 @@ func twoWorkers(t testing.TB) *registry {
 	r := newRegistry()
 	a := r.Attach(fleet.Hello{
 		Node: "edge-a", Boot: "boot-a1", Version: "0.3.0", PID: 101, StartedAt: t0.Add(-time.Hour),
-		RTMPAddrs: []string{"10.0.0.1:1935"}, WebRTCAddrs: []string{"10.0.0.1:8000"},
+		RTMPAddrs: []string{"10.0.0.1:1935"}, HTTPAddrs: []string{"10.0.0.1:8080"}, WebRTCAddrs: []string{"10.0.0.1:8000"},
 	})
 	joined := t0.Add(-15430 * time.Millisecond)
 	require.NoError(t, a.ApplySnapshot(fleet.Snapshot{

@@ -58,6 +58,7 @@ var goldenCases = []struct {
 	{"stream_unknown", "GET", "/api/v1/streams/vid-nope", nil},
 	{"clients", "GET", "/api/v1/clients/", nil},
 	{"client", "GET", "/api/v1/clients/58u20117", nil},
+	{"client_flv", "GET", "/api/v1/clients/p48k4vd8", nil},
 	{"client_escaped", "GET", "/api/v1/clients/z9y8x7w6", nil},
 	{"client_unknown", "GET", "/api/v1/clients/nope", nil},
 	{"client_kick", "DELETE", "/api/v1/clients/58u20117", nil},

@@ -54,6 +54,11 @@ func encodeWorker(j *jsonw, w *fleet.Worker) {
 		j.strValue(addr)
 	}
 	j.endArr()
+	j.arr("http")
+	for _, addr := range w.HTTPAddrs {
+		j.strValue(addr)
+	}
+	j.endArr()
 	j.arr("webrtc")
 	for _, addr := range w.WebRTCAddrs {
 		j.strValue(addr)
