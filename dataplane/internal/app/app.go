@@ -175,7 +175,7 @@ func (a *App) apply(s media.Settings) error {
 	if err := a.rtmp.Apply(st); err != nil {
 		return err
 	}
-	a.cp.Readvertise(a.advertisedRTMP(), a.cfg.AdvertiseWebRTC)
+	a.cp.Readvertise(a.advertisedRTMP(), nil, a.cfg.AdvertiseWebRTC)
 	return nil
 }
 

@@ -39,6 +39,7 @@ type Hello struct {
 	BootID      string
 	Version     string
 	RTMPAddrs   []string
+	HTTPAddrs   []string // HTTP server (HTTP-FLV), host:port; none when it is off
 	WebRTCAddrs []string
 	StartedAt   time.Time
 	PID         int
@@ -148,14 +149,16 @@ func New(cfg Config, deps Deps) (*Client, error) {
 }
 
 // Readvertise changes the addresses the control planes show for this
-// worker; open sessions send a new Hello.
-func (c *Client) Readvertise(rtmp, webrtc []string) {
+// worker (RTMP, HTTP-FLV, WebRTC; host:port each); open sessions send a
+// new Hello. Every call replaces all three lists.
+func (c *Client) Readvertise(rtmp, http, webrtc []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if slices.Equal(c.hello.RTMPAddrs, rtmp) && slices.Equal(c.hello.WebRTCAddrs, webrtc) {
+	if slices.Equal(c.hello.RTMPAddrs, rtmp) && slices.Equal(c.hello.HTTPAddrs, http) &&
+		slices.Equal(c.hello.WebRTCAddrs, webrtc) {
 		return
 	}
-	c.hello.RTMPAddrs, c.hello.WebRTCAddrs = slices.Clone(rtmp), slices.Clone(webrtc)
+	c.hello.RTMPAddrs, c.hello.HTTPAddrs, c.hello.WebRTCAddrs = slices.Clone(rtmp), slices.Clone(http), slices.Clone(webrtc)
 	close(c.helloChanged)
 	c.helloChanged = make(chan struct{})
 }
@@ -168,7 +171,7 @@ func (c *Client) currentHello() (*fleetv1.WorkerMessage, <-chan struct{}) {
 	h := c.hello
 	return &fleetv1.WorkerMessage{Body: &fleetv1.WorkerMessage_Hello{Hello: &fleetv1.Hello{
 		NodeId: h.NodeID, BootId: h.BootID, Version: h.Version, RtmpAddresses: h.RTMPAddrs,
-		WebrtcAddresses: h.WebRTCAddrs, StartedAtMs: h.StartedAt.UnixMilli(), Pid: int32(h.PID),
+		HttpAddresses: h.HTTPAddrs, WebrtcAddresses: h.WebRTCAddrs, StartedAtMs: h.StartedAt.UnixMilli(), Pid: int32(h.PID),
 	}}}, c.helloChanged
 }
 

@@ -209,6 +209,9 @@ func TestConfigIsAppliedOncePerVersion(t *testing.T) {
 	if s.Version != 7 || len(s.Vhosts) != 1 || s.Vhosts[0].MWLatency != 350*time.Millisecond {
 		t.Fatalf("applied settings = %+v", s)
 	}
+	if s.HTTPServer != (media.HTTPServerSettings{}) || s.Vhosts[0].HTTPRemux != (media.HTTPRemuxSettings{}) {
+		t.Fatalf("a config without http_server or http_remux applied %+v and %+v, want them off", s.HTTPServer, s.Vhosts[0].HTTPRemux)
+	}
 	if len(applied) != 0 {
 		t.Fatal("the same config version was applied twice")
 	}
@@ -253,9 +256,20 @@ func TestReadvertisingSendsANewHelloOnOpenSessions(t *testing.T) {
 	cp := startFake(t, "127.0.0.1:0")
 	rc := startClient(t, Config{Targets: []string{cp.addr}}, nil)
 	cp.waitFor(t, "first hello", func() bool { return len(cp.hellos) == 1 })
-	rc.Readvertise([]string{"w1.example:1936"}, nil)
+	rc.Readvertise([]string{"w1.example:1936"}, nil, nil)
 	cp.waitFor(t, "second hello", func() bool {
 		return len(cp.hellos) == 2 && slices.Equal(cp.hellos[1].GetRtmpAddresses(), []string{"w1.example:1936"})
+	})
+	rc.Readvertise([]string{"w1.example:1936"}, []string{"w1.example:8080"}, []string{"w1.example:8000"})
+	cp.waitFor(t, "a hello with HTTP-FLV addresses", func() bool {
+		return len(cp.hellos) == 3 && slices.Equal(cp.hellos[2].GetHttpAddresses(), []string{"w1.example:8080"}) &&
+			slices.Equal(cp.hellos[2].GetRtmpAddresses(), []string{"w1.example:1936"}) &&
+			slices.Equal(cp.hellos[2].GetWebrtcAddresses(), []string{"w1.example:8000"})
+	})
+	rc.Readvertise([]string{"w1.example:1936"}, nil, []string{"w1.example:8000"})
+	cp.waitFor(t, "a hello without HTTP-FLV addresses", func() bool {
+		return len(cp.hellos) == 4 && len(cp.hellos[3].GetHttpAddresses()) == 0 &&
+			slices.Equal(cp.hellos[3].GetWebrtcAddresses(), []string{"w1.example:8000"})
 	})
 	rc.stop()
 }

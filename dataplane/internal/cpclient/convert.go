@@ -146,6 +146,10 @@ func fromProtoConfig(c *fleetv1.Config) media.Settings {
 			Listen:     c.GetWebrtc().GetListen(),
 			Candidates: c.GetWebrtc().GetCandidates(),
 		},
+		HTTPServer: media.HTTPServerSettings{
+			Enabled: c.GetHttpServer().GetEnabled(),
+			Listen:  c.GetHttpServer().GetListen(),
+		},
 	}
 	for _, v := range c.GetVhosts() {
 		s.Vhosts = append(s.Vhosts, media.VhostSettings{
@@ -156,6 +160,10 @@ func fromProtoConfig(c *fleetv1.Config) media.Settings {
 			RTC:       v.GetRtcEnabled(),
 			RTMPToRTC: v.GetRtmpToRtc(),
 			RTCToRTMP: v.GetRtcToRtmp(),
+			HTTPRemux: media.HTTPRemuxSettings{
+				Enabled: v.GetHttpRemuxEnabled(),
+				Mount:   v.GetHttpRemuxMount(),
+			},
 		})
 	}
 	return s
