@@ -1,12 +1,19 @@
 package app
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	fleetv1 "tidecast.dev/proto/fleet/v1"
 )
 
 func TestAReloadAppliesAGoodConfigAndKeepsItWhenTheNextIsBad(t *testing.T) {
@@ -76,5 +83,77 @@ func TestAReloadAppliesAGoodConfigAndKeepsItWhenTheNextIsBad(t *testing.T) {
 	}
 	if res := do(t, "GET", api+"/api/v1/versions", creds); res.StatusCode != 200 {
 		t.Fatalf("after a failed reload the previous credentials stopped working: %d", res.StatusCode)
+	}
+}
+
+// http_server and http_remux are worker settings: the first config a worker
+// gets carries them, and a reload that changes them pushes a new one.
+func TestAReloadOfTheHTTPServerOrHTTPRemuxIsPushedToTheWorkers(t *testing.T) {
+	conf := func(listen, mount string) string {
+		return confWith("") + "http_server { enabled on; listen " + listen + "; }\n" +
+			"vhost __defaultVhost__ { http_remux { enabled on; mount " + mount + "; } }\n"
+	}
+	a, stop := startApp(t, conf("127.0.0.1:8081", "[vhost]/[app]/[stream].flv"))
+	defer stop()
+	conn, err := grpc.NewClient(a.FleetAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer t0ken"))
+	defer cancel()
+	stream, err := fleetv1.NewFleetClient(conn).Session(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&fleetv1.WorkerMessage{Body: &fleetv1.WorkerMessage_Hello{Hello: &fleetv1.Hello{NodeId: "w1", BootId: "b1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	nextConfig := func() *fleetv1.Config {
+		t.Helper()
+		for {
+			m, err := stream.Recv()
+			if err != nil {
+				t.Fatalf("no config: %v", err)
+			}
+			if c := m.GetConfig(); c != nil {
+				return c
+			}
+		}
+	}
+	remux := func(c *fleetv1.Config) (bool, string) {
+		for _, v := range c.GetVhosts() {
+			if v.GetName() == "__defaultVhost__" {
+				return v.GetHttpRemuxEnabled(), v.GetHttpRemuxMount()
+			}
+		}
+		return false, ""
+	}
+
+	first := nextConfig()
+	if hs := first.GetHttpServer(); !hs.GetEnabled() || hs.GetListen() != "127.0.0.1:8081" {
+		t.Fatalf("http_server pushed = %v, want enabled on 127.0.0.1:8081", hs)
+	}
+	if on, mount := remux(first); !on || mount != "[vhost]/[app]/[stream].flv" {
+		t.Fatalf("http_remux pushed = %v %q, want on with SRS's mount", on, mount)
+	}
+
+	if err := os.WriteFile(a.opts.ConfigFile, []byte(conf("127.0.0.1:8082", "[app]/[stream].flv")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := a.LastReload().RID
+	if err := a.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitReload(t, a, before); st.Err != 0 {
+		t.Fatalf("reload = %+v, want success", st)
+	}
+	next := nextConfig()
+	if next.GetVersion() == first.GetVersion() || next.GetHttpServer().GetListen() != "127.0.0.1:8082" {
+		t.Fatalf("after reload: version %d (was %d), http_server %v; want a new version on 127.0.0.1:8082",
+			next.GetVersion(), first.GetVersion(), next.GetHttpServer())
+	}
+	if _, mount := remux(next); mount != "[app]/[stream].flv" {
+		t.Fatalf("http_remux mount after reload = %q, want [app]/[stream].flv", mount)
 	}
 }
