@@ -6,6 +6,7 @@ package media
 
 import (
 	"crypto/rand"
+	"net/url"
 	"sync/atomic"
 	"time"
 )
@@ -190,3 +191,30 @@ const (
 	CodecOpus  = "Opus"
 	CodecOther = "Other"
 )
+
+// ResolveVhost finds the settings of a requested vhost as SRS does: the
+// vhost itself, else __defaultVhost__; with no vhost configured at all,
+// every request gets def. ok is false when neither is configured (while
+// some vhost is).
+func ResolveVhost[T any](vhosts map[string]T, name string, def T) (string, T, bool) {
+	if v, ok := vhosts[name]; ok && name != "" {
+		return name, v, true
+	}
+	if v, ok := vhosts[DefaultVhost]; ok {
+		return DefaultVhost, v, true
+	}
+	if len(vhosts) == 0 {
+		return DefaultVhost, def, true
+	}
+	var zero T
+	return "", zero, false
+}
+
+// VhostParam returns the vhost a query names with "vhost=" or, as SRS
+// also accepts, "domain=".
+func VhostParam(q url.Values) string {
+	if v := q.Get("vhost"); v != "" {
+		return v
+	}
+	return q.Get("domain")
+}

@@ -305,6 +305,9 @@ func (c *conn) onConnect(txid float64, args []any) error {
 		obj, _ = args[0].(amf0.Object)
 	}
 	c.app, c.tcURL = strings.Trim(obj.String("app"), "/"), obj.String("tcUrl")
+	if c.app == "" {
+		c.app = appOf(c.tcURL) // some clients send only the tcUrl
+	}
 	c.pageURL, c.swfURL = obj.String("pageUrl"), obj.String("swfUrl")
 	c.objectEncoding, _ = obj.Number("objectEncoding")
 	st := c.srv.settings.Load()

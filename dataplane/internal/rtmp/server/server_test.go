@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,6 +155,61 @@ func TestAFlashPublisherWithoutFCPublishIsAFlashPublisher(t *testing.T) {
 	if len(pubs) != 1 || pubs[0].PageURL != "http://page" || pubs[0].SwfURL != "http://swf" || pubs[0].RequestedName != "flash" || pubs[0].Key.Name != "flash" {
 		t.Fatalf("flash publishers %+v", pubs)
 	}
+}
+
+func TestAConnectWithoutAppTakesItFromTheTcURL(t *testing.T) {
+	srv := startServer(t, Settings{})
+	c := rawDial(t, srv)
+	c.send(chunk.TypeCommandAMF0, 0, "connect", 1.0, amf0.Object{{Key: "tcUrl", Value: "rtmp://" + srv.addr + "/live?vhost=v.com"}})
+	c.await("_result")
+	c.send(chunk.TypeCommandAMF0, 0, "createStream", 2.0, nil)
+	c.await("_result")
+	c.send(chunk.TypeCommandAMF0, 1, "publish", 0.0, nil, "tcurl-only", "live")
+	if info := c.await("onStatus")[3].(amf0.Object); info.String("code") != "NetStream.Publish.Start" {
+		t.Fatalf("publish: %v", info)
+	}
+	pubs := clientsOf(srv.reg, media.FlashPublish)
+	want := media.StreamKey{Vhost: media.DefaultVhost, App: "live", Name: "tcurl-only"}
+	if len(pubs) != 1 || pubs[0].Key != want {
+		t.Fatalf("publishers %+v, want the key %v", pubs, want)
+	}
+}
+
+func TestTheAppOfATcURLIsItsPath(t *testing.T) {
+	tests := []struct{ tcURL, want string }{
+		{"rtmp://h:1935/live", "live"},
+		{"rtmp://h/live/", "live"},
+		{"rtmp://h/live?vhost=v.com", "live"},
+		{"rtmp://h/a/b?x=/y", "a/b"},
+		{"rtmp://h", ""},
+		{"rtmp://h?x=1/2", ""},
+		{"live", ""},
+	}
+	for _, tt := range tests {
+		if got := appOf(tt.tcURL); got != tt.want {
+			t.Errorf("appOf(%q) = %q, want %q", tt.tcURL, got, tt.want)
+		}
+	}
+}
+
+// FuzzURL feeds the RTMP URL parsers: never a panic, and what they
+// return comes from their input.
+func FuzzURL(f *testing.F) {
+	f.Add("rtmp://h:1935/live?vhost=v.com", "live", "s?domain=d.com&token=1")
+	f.Add("rtmp://[::1]/a/b", "", "s")
+	f.Add("://", "?", "?vhost=")
+	f.Fuzz(func(t *testing.T, tcURL, app, stream string) {
+		_ = requestedVhost(tcURL, app, stream) // a vhost may be decoded from a query
+		if a := appOf(tcURL); !strings.Contains(tcURL, a) || strings.ContainsRune(a, '?') {
+			t.Fatalf("appOf(%q) = %q", tcURL, a)
+		}
+		if h := hostOf(tcURL); !strings.Contains(tcURL, h) {
+			t.Fatalf("hostOf(%q) = %q", tcURL, h)
+		}
+		if name := stripQuery(stream); strings.ContainsRune(name, '?') {
+			t.Fatalf("stripQuery(%q) = %q", stream, name)
+		}
+	})
 }
 
 func TestThePingRequestIsAnswered(t *testing.T) {

@@ -116,18 +116,8 @@ func normalizeAddr(a string) (string, error) {
 	return a, nil
 }
 
-// vhost resolves a requested vhost name to the configured one: itself,
-// else __defaultVhost__. ok is false when neither is configured (while
-// some vhost is).
+// vhost resolves a requested vhost name to the configured one (see
+// media.ResolveVhost).
 func (s *Settings) vhost(name string) (string, VhostSettings, bool) {
-	if v, ok := s.Vhosts[name]; ok && name != "" {
-		return name, v, true
-	}
-	if v, ok := s.Vhosts[media.DefaultVhost]; ok {
-		return media.DefaultVhost, v, true
-	}
-	if len(s.Vhosts) == 0 {
-		return media.DefaultVhost, DefaultVhostSettings, true
-	}
-	return "", VhostSettings{}, false
+	return media.ResolveVhost(s.Vhosts, name, DefaultVhostSettings)
 }

@@ -4,6 +4,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"tidecast.dev/dataplane/internal/media"
 )
 
 // splitQuery splits "name?query" into its parts.
@@ -14,6 +16,18 @@ func splitQuery(s string) (string, url.Values) {
 	}
 	v, _ := url.ParseQuery(q) // keeps what parses; a bad pair is ignored
 	return name, v
+}
+
+// appOf returns the app of a tcUrl ("rtmp://host:port/app?q"), which SRS
+// takes when connect names none.
+func appOf(tcURL string) string {
+	_, rest, ok := strings.Cut(tcURL, "://")
+	if !ok {
+		return ""
+	}
+	rest = stripQuery(rest)
+	_, path, _ := strings.Cut(rest, "/")
+	return strings.Trim(path, "/")
 }
 
 // hostOf returns the host of a tcUrl ("rtmp://host:port/app?q").
@@ -37,15 +51,6 @@ func stripQuery(s string) string {
 	return name
 }
 
-// vhostParam returns the vhost a query names with "vhost=" or, as SRS
-// also accepts, "domain=".
-func vhostParam(q url.Values) string {
-	if v := q.Get("vhost"); v != "" {
-		return v
-	}
-	return q.Get("domain")
-}
-
 // requestedVhost resolves the vhost a client asks for, as SRS does: the
 // tcUrl's host, overridden by a vhost/domain parameter in the tcUrl, the
 // app or the stream name (the later wins).
@@ -53,7 +58,7 @@ func requestedVhost(tcURL, app, stream string) string {
 	vhost := hostOf(tcURL)
 	for _, s := range []string{tcURL, app, stream} {
 		if _, q := splitQuery(s); q != nil {
-			if v := vhostParam(q); v != "" {
+			if v := media.VhostParam(q); v != "" {
 				vhost = v
 			}
 		}
