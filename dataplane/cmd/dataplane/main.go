@@ -76,15 +76,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fs := flag.NewFlagSet("dataplane", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var nodeID, controlPlanes, token, rtmpListen, webrtcListen, advertiseRTMP, advertiseWebRTC, logLevel string
+	var nodeID, controlPlanes, token, rtmpListen, httpListen, webrtcListen, advertiseRTMP, advertiseHTTP, advertiseWebRTC, logLevel string
 	var tlsCA, tlsCert, tlsKey, tlsServerName, pprofListen string
 	specs := []flagSpec{
 		nodeIDFlag(&nodeID),
 		{"control-plane", "DATAPLANE_CONTROL_PLANE", "127.0.0.1:1988", "control-plane addresses host:port, comma separated; a name resolving to several addresses counts as several replicas", &controlPlanes, false},
 		{"token", "DATAPLANE_TOKEN", "", "shared token presented to the control plane", &token, true},
 		{"rtmp-listen", "DATAPLANE_RTMP_LISTEN", ":1935", "RTMP listen addresses [ip:]port, comma separated (the control plane's listen directive replaces them)", &rtmpListen, false},
+		{"http-listen", "DATAPLANE_HTTP_LISTEN", "", "HTTP-FLV listen addresses [ip:]port, comma separated, until the control plane's config arrives (its http_server replaces them; default: off)", &httpListen, false},
 		{"webrtc-listen", "DATAPLANE_WEBRTC_LISTEN", ":8000", "WebRTC UDP listen address [ip:]port", &webrtcListen, false},
 		{"advertise-rtmp", "DATAPLANE_ADVERTISE_RTMP", "", "RTMP addresses clients use to reach this worker, comma separated (default: the listen addresses)", &advertiseRTMP, false},
+		{"advertise-http", "DATAPLANE_ADVERTISE_HTTP", "", "HTTP-FLV addresses clients use to reach this worker, comma separated (default: the listen addresses)", &advertiseHTTP, false},
 		{"advertise-webrtc", "DATAPLANE_ADVERTISE_WEBRTC", "", "WebRTC addresses clients use to reach this worker, comma separated", &advertiseWebRTC, false},
 		{"log-level", "DATAPLANE_LOG_LEVEL", "info", "debug, info, warn or error", &logLevel, false},
 		{"tls-ca", "DATAPLANE_TLS_CA", "", "CA certificate (PEM) that signed the control plane's certificate; setting it turns TLS on", &tlsCA, false},
@@ -134,6 +136,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		RTMPListen:      splitList(rtmpListen),
 		WebRTCListen:    webrtcListen,
 		AdvertiseRTMP:   splitList(advertiseRTMP),
+		HTTPListen:      splitList(httpListen),
+		AdvertiseHTTP:   splitList(advertiseHTTP),
 		AdvertiseWebRTC: splitList(advertiseWebRTC),
 		ResolveEvery:    5 * time.Second,
 		Logger:          log,

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"tidecast.dev/dataplane/internal/cpclient"
+	"tidecast.dev/dataplane/internal/httpflv"
 	"tidecast.dev/dataplane/internal/hub"
 	"tidecast.dev/dataplane/internal/media"
 	"tidecast.dev/dataplane/internal/nodestats"
@@ -42,7 +43,12 @@ type Config struct {
 	// AdvertiseRTMP are the addresses clients use to reach this worker's
 	// RTMP port; by default the bound listen addresses, with the node id
 	// (normally the host name) for a wildcard host.
-	AdvertiseRTMP   []string
+	AdvertiseRTMP []string
+	// HTTPListen are the HTTP-FLV listen addresses until the control
+	// plane's config arrives (none: off until then); AdvertiseHTTP as
+	// AdvertiseRTMP.
+	HTTPListen      []string
+	AdvertiseHTTP   []string
 	AdvertiseWebRTC []string
 	ResolveEvery    time.Duration
 	Logger          *slog.Logger
@@ -56,6 +62,7 @@ type App struct {
 	stats    *nodestats.Sampler
 	hub      *hub.Hub
 	rtmp     *server.Server
+	httpflv  *httpflv.Server
 	cp       *cpclient.Client
 	status   *statussock.Server // nil where the OS has no abstract sockets
 }
@@ -76,6 +83,10 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("rtmp: %w", err)
 	}
 	a.rtmp = rtmp
+	if a.httpflv, err = httpflv.New(httpflv.Settings{Listen: cfg.HTTPListen}, a.hub, a.registry, log); err != nil {
+		rtmp.Close()
+		return nil, fmt.Errorf("http-flv: %w", err)
+	}
 	cp, err := cpclient.New(cpclient.Config{
 		Targets:      cfg.ControlPlanes,
 		Token:        cfg.Token,
@@ -85,7 +96,8 @@ func New(cfg Config) (*App, error) {
 			NodeID:      cfg.NodeID,
 			BootID:      newBootID(),
 			Version:     Version,
-			RTMPAddrs:   a.advertisedRTMP(),
+			RTMPAddrs:   advertised(cfg.AdvertiseRTMP, a.rtmp.Addrs(), cfg.NodeID),
+			HTTPAddrs:   advertised(cfg.AdvertiseHTTP, a.httpflv.Addrs(), cfg.NodeID),
 			WebRTCAddrs: cfg.AdvertiseWebRTC,
 			StartedAt:   time.Now(),
 			PID:         os.Getpid(),
@@ -97,7 +109,7 @@ func New(cfg Config) (*App, error) {
 		Logger:    log,
 	})
 	if err != nil {
-		rtmp.Close()
+		a.closeServers()
 		return nil, err
 	}
 	a.cp = cp
@@ -108,11 +120,18 @@ func New(cfg Config) (*App, error) {
 	case errors.Is(err, statussock.ErrUnsupported):
 		log.Warn("dataplane healthcheck cannot reach this worker", "err", err)
 	case err != nil:
-		rtmp.Close()
+		a.closeServers()
 		return nil, err
 	}
 	a.status = status
 	return a, nil
+}
+
+// closeServers closes the media servers New opened.
+func (a *App) closeServers() {
+	a.rtmp.Close()
+	a.httpflv.Close()
+	a.hub.Close()
 }
 
 // Run serves until ctx ends or a component fails.
@@ -121,6 +140,7 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { a.stats.Run(ctx, time.Second); return nil })
 	g.Go(func() error { return a.cp.Run(ctx) })
 	g.Go(func() error { return a.rtmp.Run(ctx) })
+	g.Go(func() error { return a.httpflv.Run(ctx) })
 	if a.status != nil {
 		g.Go(func() error { return a.status.Run(ctx) })
 	}
@@ -137,20 +157,24 @@ func (a *App) ControlPlanesConnected() []string { return a.cp.Connected() }
 // RTMPAddrs are the addresses the RTMP server listens on.
 func (a *App) RTMPAddrs() []net.Addr { return a.rtmp.Addrs() }
 
+// HTTPAddrs are the addresses the HTTP-FLV server listens on.
+func (a *App) HTTPAddrs() []net.Addr { return a.httpflv.Addrs() }
+
 // Registry is the worker's record of its streams and clients.
 func (a *App) Registry() *registry.Registry { return a.registry }
 
-// advertisedRTMP is what the control plane shows as this worker's RTMP
-// addresses.
-func (a *App) advertisedRTMP() []string {
-	if len(a.cfg.AdvertiseRTMP) > 0 {
-		return a.cfg.AdvertiseRTMP
+// advertised is what the control plane shows as a listener's addresses:
+// the configured ones, else the bound ones, with the node id (normally
+// the host name) for a wildcard host.
+func advertised(configured []string, bound []net.Addr, nodeID string) []string {
+	if len(configured) > 0 {
+		return configured
 	}
 	var out []string
-	for _, addr := range a.rtmp.Addrs() {
+	for _, addr := range bound {
 		host, port, _ := net.SplitHostPort(addr.String())
 		if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-			host = a.cfg.NodeID
+			host = nodeID
 		}
 		out = append(out, net.JoinHostPort(host, port))
 	}
@@ -169,14 +193,18 @@ func (a *App) apply(s media.Settings) error {
 	if len(st.Listen) == 0 {
 		st.Listen = a.cfg.RTMPListen
 	}
+	hst := httpflv.Settings{MaxConnections: s.MaxConnections, Vhosts: map[string]httpflv.VhostSettings{}}
+	if s.HTTPServer.Enabled {
+		hst.Listen = []string{s.HTTPServer.Listen}
+	}
 	for _, v := range s.Vhosts {
 		st.Vhosts[v.Name] = server.VhostSettings{Enabled: v.Enabled, GopCache: v.GopCache, MWLatency: v.MWLatency}
+		hst.Vhosts[v.Name] = httpflv.VhostSettings{Enabled: v.Enabled, Remux: v.HTTPRemux.Enabled, Mount: v.HTTPRemux.Mount, MWLatency: v.MWLatency}
 	}
-	if err := a.rtmp.Apply(st); err != nil {
-		return err
-	}
-	a.cp.Readvertise(a.advertisedRTMP(), nil, a.cfg.AdvertiseWebRTC)
-	return nil
+	err := errors.Join(a.rtmp.Apply(st), a.httpflv.Apply(hst))
+	a.cp.Readvertise(advertised(a.cfg.AdvertiseRTMP, a.rtmp.Addrs(), a.cfg.NodeID),
+		advertised(a.cfg.AdvertiseHTTP, a.httpflv.Addrs(), a.cfg.NodeID), a.cfg.AdvertiseWebRTC)
+	return err
 }
 
 func newBootID() string {

@@ -12,6 +12,14 @@ import (
 	"tidecast.dev/dataplane/internal/media"
 )
 
+// want is what a test expects of a packet.
+type want struct {
+	Track            hub.Track
+	Codec            hub.Codec
+	DTS, PTS         time.Duration
+	Keyframe, Config bool
+}
+
 func TestTagBodiesMapToCodecLevelPacketsAndBack(t *testing.T) {
 	meta, _ := amf0.Append(nil, "onMetaData", amf0.ECMAArray{{Key: "width", Value: 640.0}})
 	cue, _ := amf0.Append(nil, "onCuePoint", 1.0)
@@ -19,25 +27,25 @@ func TestTagBodiesMapToCodecLevelPacketsAndBack(t *testing.T) {
 		name    string
 		typ     uint8
 		body    []byte
-		want    hub.Packet
+		want    want
 		payload []byte
 	}{
 		{"an AVC sequence header", TagVideo, append([]byte{0x17, 0, 0, 0, 0}, avcC(spsHigh640x360)...),
-			hub.Packet{Track: hub.TrackVideo, Codec: hub.CodecH264, Config: true}, avcC(spsHigh640x360)},
+			want{Track: hub.TrackVideo, Codec: hub.CodecH264, Config: true}, avcC(spsHigh640x360)},
 		{"an AVC keyframe with a composition time", TagVideo, []byte{0x17, 1, 0, 0, 40, 0, 0, 0, 1, 0x65},
-			hub.Packet{Track: hub.TrackVideo, Codec: hub.CodecH264, Keyframe: true, PTS: 40 * time.Millisecond}, []byte{0, 0, 0, 1, 0x65}},
+			want{Track: hub.TrackVideo, Codec: hub.CodecH264, Keyframe: true, PTS: 40 * time.Millisecond}, []byte{0, 0, 0, 1, 0x65}},
 		{"an AVC inter frame with a negative composition time", TagVideo, []byte{0x27, 1, 0xff, 0xff, 0xf6, 0, 0, 0, 1, 0x41},
-			hub.Packet{Track: hub.TrackVideo, Codec: hub.CodecH264, PTS: -10 * time.Millisecond}, []byte{0, 0, 0, 1, 0x41}},
+			want{Track: hub.TrackVideo, Codec: hub.CodecH264, PTS: -10 * time.Millisecond}, []byte{0, 0, 0, 1, 0x41}},
 		{"an AAC sequence header", TagAudio, []byte{0xaf, 0, 0x12, 0x10},
-			hub.Packet{Track: hub.TrackAudio, Codec: hub.CodecAAC, Config: true}, []byte{0x12, 0x10}},
+			want{Track: hub.TrackAudio, Codec: hub.CodecAAC, Config: true}, []byte{0x12, 0x10}},
 		{"a raw AAC frame", TagAudio, []byte{0xaf, 1, 0x21, 0x10},
-			hub.Packet{Track: hub.TrackAudio, Codec: hub.CodecAAC}, []byte{0x21, 0x10}},
+			want{Track: hub.TrackAudio, Codec: hub.CodecAAC}, []byte{0x21, 0x10}},
 		{"an MP3 frame travels as its tag body", TagAudio, []byte{0x2f, 0xff, 0xfb},
-			hub.Packet{Track: hub.TrackAudio, Codec: hub.CodecFLV}, []byte{0x2f, 0xff, 0xfb}},
+			want{Track: hub.TrackAudio, Codec: hub.CodecFLV}, []byte{0x2f, 0xff, 0xfb}},
 		{"an enhanced HEVC keyframe travels as its tag body", TagVideo, []byte{0x91, 'h', 'v', 'c', '1', 0, 0, 0, 1, 2},
-			hub.Packet{Track: hub.TrackVideo, Codec: hub.CodecFLV, Keyframe: true}, []byte{0x91, 'h', 'v', 'c', '1', 0, 0, 0, 1, 2}},
-		{"metadata", TagScript, meta, hub.Packet{Track: hub.TrackData, Codec: hub.CodecScript, Config: true}, meta},
-		{"other script data", TagScript, cue, hub.Packet{Track: hub.TrackData, Codec: hub.CodecScript}, cue},
+			want{Track: hub.TrackVideo, Codec: hub.CodecFLV, Keyframe: true}, []byte{0x91, 'h', 'v', 'c', '1', 0, 0, 0, 1, 2}},
+		{"metadata", TagScript, meta, want{Track: hub.TrackData, Codec: hub.CodecScript, Config: true}, meta},
+		{"other script data", TagScript, cue, want{Track: hub.TrackData, Codec: hub.CodecScript}, cue},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

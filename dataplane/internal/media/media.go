@@ -6,7 +6,11 @@ package media
 
 import (
 	"crypto/rand"
+	"fmt"
+	"net"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -217,4 +221,17 @@ func VhostParam(q url.Values) string {
 		return v
 	}
 	return q.Get("domain")
+}
+
+// ListenAddr turns a listen directive's "[ip:]port" into a host:port for
+// net.Listen.
+func ListenAddr(a string) (string, error) {
+	a = strings.TrimSpace(a)
+	if _, err := strconv.ParseUint(a, 10, 16); err == nil {
+		return ":" + a, nil
+	}
+	if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+		return "", fmt.Errorf("listen address %q is not [ip:]port", a)
+	}
+	return a, nil
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"testing"
+	"tidecast.dev/dataplane/internal/mediatest"
 	"time"
 
 	"tidecast.dev/dataplane/internal/media"
@@ -9,12 +10,12 @@ import (
 
 func TestFFmpegPublishesAndFFmpegPlaysVideoAndAudio(t *testing.T) {
 	srv := startServer(t, Settings{})
-	pub := ffmpegPublish(t, srv.url("live/test"))
-	eventually(t, 10*time.Second, "ffmpeg publishing", func() bool { return len(clientsOf(srv.reg, media.FMLEPublish)) == 1 })
+	pub := mediatest.FFmpegPublish(t, srv.url("live/test"))
+	mediatest.Eventually(t, 10*time.Second, "ffmpeg publishing", func() bool { return len(mediatest.ClientsOf(srv.reg, media.FMLEPublish)) == 1 })
 
-	player := ffmpegPlay(t, srv.url("live/test"))
-	eventually(t, 15*time.Second, "the player decoding 60 video and 60 audio frames", func() bool {
-		v, a := player.counts()
+	player := mediatest.FFmpegPlay(t, srv.url("live/test"))
+	mediatest.Eventually(t, 15*time.Second, "the player decoding 60 video and 60 audio frames", func() bool {
+		v, a := player.Counts()
 		return v >= 60 && a >= 60
 	})
 
@@ -33,7 +34,7 @@ func TestFFmpegPublishesAndFFmpegPlaysVideoAndAudio(t *testing.T) {
 	if st.Audio == nil || *st.Audio != (media.AudioInfo{Codec: "AAC", SampleRate: 44100, Channels: 2, Profile: "LC"}) {
 		t.Fatalf("audio %+v", st.Audio)
 	}
-	pubs, players := clientsOf(srv.reg, media.FMLEPublish), clientsOf(srv.reg, media.RTMPPlay)
+	pubs, players := mediatest.ClientsOf(srv.reg, media.FMLEPublish), mediatest.ClientsOf(srv.reg, media.RTMPPlay)
 	if len(players) != 1 || pubs[0].StreamID != st.Info.ID || players[0].StreamID != st.Info.ID ||
 		pubs[0].IP != "127.0.0.1" || pubs[0].RequestedName != "test" || pubs[0].TcURL != "rtmp://"+srv.addr+"/live" ||
 		pubs[0].Key != wantKey || st.PublisherID != pubs[0].ID {
@@ -57,45 +58,45 @@ func TestFFmpegPublishesAndFFmpegPlaysVideoAndAudio(t *testing.T) {
 	if a1 == 0 || b1 == 0 || c1 == 0 || d1 == 0 || f1 == 0 {
 		t.Fatalf("counters not counting: %d %d %d %d %d", a1, b1, c1, d1, f1)
 	}
-	eventually(t, 5*time.Second, "counters growing", func() bool {
+	mediatest.Eventually(t, 5*time.Second, "counters growing", func() bool {
 		a2, b2, c2, d2, f2 := sample()
 		return a2 > a1 && b2 > b1 && c2 > c1 && d2 > d1 && f2 > f1
 	})
-	if !pub.running() || !player.running() {
+	if !pub.Running() || !player.Running() {
 		t.Fatal("a client exited")
 	}
 }
 
 func TestAPlayerJoiningMidStreamDecodesWithinOneGOP(t *testing.T) {
 	srv := startServer(t, Settings{})
-	ffmpegPublish(t, srv.url("live/gop"))
-	first := ffmpegPlay(t, srv.url("live/gop"))
-	eventually(t, 15*time.Second, "the first player decoding", func() bool { v, _ := first.counts(); return v > 0 })
+	mediatest.FFmpegPublish(t, srv.url("live/gop"))
+	first := mediatest.FFmpegPlay(t, srv.url("live/gop"))
+	mediatest.Eventually(t, 15*time.Second, "the first player decoding", func() bool { v, _ := first.Counts(); return v > 0 })
 	// Join well into the stream, away from a GOP boundary (GOP = 2 s).
-	eventually(t, 15*time.Second, "2.5 s of the stream decoded", func() bool { v, _ := first.counts(); return v >= 75 })
+	mediatest.Eventually(t, 15*time.Second, "2.5 s of the stream decoded", func() bool { v, _ := first.Counts(); return v >= 75 })
 
 	// ffmpeg's default probing buffers about a second of media before it
 	// decodes anything, which measures ffmpeg, not the server: probe less,
 	// as low-latency players do.
-	late := ffmpegPlay(t, srv.url("live/gop"), "-analyzeduration", "100000")
-	eventually(t, 10*time.Second, "the late player decoding video and audio", func() bool {
-		v, a := late.counts()
+	late := mediatest.FFmpegPlay(t, srv.url("live/gop"), "-analyzeduration", "100000")
+	mediatest.Eventually(t, 10*time.Second, "the late player decoding video and audio", func() bool {
+		v, a := late.Counts()
 		return v > 0 && a > 0
 	})
 	const gop = 2 * time.Second
-	if d := late.firstFrameAfter(); d > gop {
+	if d := late.FirstFrameAfter(); d > gop {
 		t.Fatalf("the late player decoded its first frame %v after starting, more than a GOP", d)
 	} else {
-		t.Logf("first frame %v after start (first player: %v)", d, first.firstFrameAfter())
+		t.Logf("first frame %v after start (first player: %v)", d, first.FirstFrameAfter())
 	}
 }
 
 func TestKickClosesAnFFmpegPlayerAtOnce(t *testing.T) {
 	srv := startServer(t, Settings{})
-	ffmpegPublish(t, srv.url("live/kick"))
-	player := ffmpegPlay(t, srv.url("live/kick"))
-	eventually(t, 15*time.Second, "the player decoding", func() bool { v, _ := player.counts(); return v > 10 })
-	players := clientsOf(srv.reg, media.RTMPPlay)
+	mediatest.FFmpegPublish(t, srv.url("live/kick"))
+	player := mediatest.FFmpegPlay(t, srv.url("live/kick"))
+	mediatest.Eventually(t, 15*time.Second, "the player decoding", func() bool { v, _ := player.Counts(); return v > 10 })
+	players := mediatest.ClientsOf(srv.reg, media.RTMPPlay)
 	if len(players) != 1 {
 		t.Fatalf("players %+v", players)
 	}
@@ -103,29 +104,29 @@ func TestKickClosesAnFFmpegPlayerAtOnce(t *testing.T) {
 	if err := srv.reg.Kick(players[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	player.waitExit(t, 5*time.Second)
+	player.WaitExit(t, 5*time.Second)
 	if d := time.Since(kicked); d > 100*time.Millisecond {
 		t.Fatalf("ffmpeg exited %v after the kick", d)
 	} else {
 		t.Logf("ffmpeg exited %v after the kick", d)
 	}
-	eventually(t, time.Second, "the player leaving the registry", func() bool { return len(clientsOf(srv.reg, media.RTMPPlay)) == 0 })
+	mediatest.Eventually(t, time.Second, "the player leaving the registry", func() bool { return len(mediatest.ClientsOf(srv.reg, media.RTMPPlay)) == 0 })
 }
 
 func TestKickingThePublisherEndsTheStreamForItsPlayers(t *testing.T) {
 	srv := startServer(t, Settings{})
-	pub := ffmpegPublish(t, srv.url("live/end"))
-	player := ffmpegPlay(t, srv.url("live/end"))
-	eventually(t, 15*time.Second, "the player decoding", func() bool { v, _ := player.counts(); return v > 10 })
+	pub := mediatest.FFmpegPublish(t, srv.url("live/end"))
+	player := mediatest.FFmpegPlay(t, srv.url("live/end"))
+	mediatest.Eventually(t, 15*time.Second, "the player decoding", func() bool { v, _ := player.Counts(); return v > 10 })
 	goPlayer := goPlay(t, srv, "end")
 
-	pubs := clientsOf(srv.reg, media.FMLEPublish)
+	pubs := mediatest.ClientsOf(srv.reg, media.FMLEPublish)
 	if err := srv.reg.Kick(pubs[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	pub.waitExit(t, 5*time.Second)
+	pub.WaitExit(t, 5*time.Second)
 	// ffmpeg stops playing on NetStream.Play.UnpublishNotify.
-	player.waitExit(t, 5*time.Second)
+	player.WaitExit(t, 5*time.Second)
 	for {
 		m, err := goPlayer.ReadMessage()
 		if err != nil {
@@ -140,5 +141,5 @@ func TestKickingThePublisherEndsTheStreamForItsPlayers(t *testing.T) {
 		t.Fatalf("streams after the kick: %+v", st)
 	}
 	goPlayer.Close()
-	eventually(t, 5*time.Second, "the stream closing with its last client", func() bool { return len(srv.reg.Snapshot().Streams) == 0 })
+	mediatest.Eventually(t, 5*time.Second, "the stream closing with its last client", func() bool { return len(srv.reg.Snapshot().Streams) == 0 })
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"testing"
 	"tidecast.dev/dataplane/internal/hub"
+	"tidecast.dev/dataplane/internal/mediatest"
 	"time"
 
 	"tidecast.dev/dataplane/internal/amf0"
@@ -144,7 +145,7 @@ func TestTheGoClientPublishesAndPlays(t *testing.T) {
 			t.Fatalf("frame %d: ts %d, %d bytes", i, m.Timestamp, len(m.Payload))
 		}
 	}
-	if n := len(clientsOf(srv.reg, media.FMLEPublish)); n != 1 {
+	if n := len(mediatest.ClientsOf(srv.reg, media.FMLEPublish)); n != 1 {
 		t.Fatalf("%d fmle publishers", n)
 	}
 }
@@ -161,12 +162,12 @@ func TestASecondPublisherIsRefusedWithBadName(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	// ffmpeg is refused as well and gives up.
-	ff := ffmpegPublish(t, srv.url("live/busy"), "-t", "5")
-	ff.waitExit(t, 10*time.Second)
-	if ff.err == nil {
+	ff := mediatest.FFmpegPublish(t, srv.url("live/busy"), "-t", "5")
+	ff.WaitExit(t, 10*time.Second)
+	if ff.Err() == nil {
 		t.Fatal("a second ffmpeg publisher exited cleanly")
 	}
-	eventually(t, 5*time.Second, "the refused connections gone", func() bool { return srv.Connections() == 1 })
+	mediatest.Eventually(t, 5*time.Second, "the refused connections gone", func() bool { return srv.Connections() == 1 })
 }
 
 func TestPlayersArePromptedOnUnpublishAndFollowARepublish(t *testing.T) {
@@ -186,7 +187,7 @@ func TestPlayersArePromptedOnUnpublishAndFollowARepublish(t *testing.T) {
 	if err != nil || m.Status != "NetStream.Play.UnpublishNotify" {
 		t.Fatalf("status %q, %v", m.Status, err)
 	}
-	eventually(t, 5*time.Second, "the publisher gone", func() bool { return len(clientsOf(srv.reg, media.FMLEPublish)) == 0 })
+	mediatest.Eventually(t, 5*time.Second, "the publisher gone", func() bool { return len(mediatest.ClientsOf(srv.reg, media.FMLEPublish)) == 0 })
 
 	pub = goPublish(t, srv, "re") // its timestamps restart at 0
 	if m := readMedia(t, player, chunk.TypeVideo); !bytes.Equal(m.Payload, avcSH) {
@@ -206,7 +207,7 @@ func TestAStalledPlayerDoesNotDelayOthersAndIsCutOff(t *testing.T) {
 	pub := goPublish(t, srv, "fast")
 	stalled := goPlay(t, srv, "fast")
 	stalled.SetReadBuffer(4096)
-	stalledID := clientsOf(srv.reg, media.RTMPPlay)[0].ID
+	stalledID := mediatest.ClientsOf(srv.reg, media.RTMPPlay)[0].ID
 	player := goPlay(t, srv, "fast")
 	// 30 MB at 15 MB/s: far beyond socket buffers and the queue, at a
 	// rate the healthy player keeps up with.
@@ -248,7 +249,7 @@ func TestAStalledPlayerDoesNotDelayOthersAndIsCutOff(t *testing.T) {
 	t.Logf("%d MB to the healthy player in %v", frames*size>>20, time.Since(started))
 	// Its bound is its socket buffers plus twice QueueBytes: far less
 	// than the 30 MB sent, so it is gone by now (give teardown a moment).
-	eventually(t, time.Second, "the stalled player cut off", func() bool {
+	mediatest.Eventually(t, time.Second, "the stalled player cut off", func() bool {
 		for _, c := range srv.reg.Snapshot().Clients {
 			if c.ID == stalledID {
 				return false

@@ -3,29 +3,30 @@ package server
 import (
 	"strings"
 	"testing"
+	"tidecast.dev/dataplane/internal/mediatest"
 	"time"
 
 	"tidecast.dev/dataplane/internal/media"
 )
 
 // gstPublish publishes H.264 + AAC with GStreamer's rtmp2sink.
-func gstPublish(t testing.TB, url string) *process {
+func gstPublish(t testing.TB, url string) *mediatest.Process {
 	pipeline := "videotestsrc is-live=true ! video/x-raw,width=640,height=360,framerate=30/1 ! " +
 		"x264enc tune=zerolatency key-int-max=60 ! h264parse ! flvmux name=m streamable=true ! " +
 		"rtmp2sink location=" + url + " " +
 		"audiotestsrc is-live=true ! audioconvert ! voaacenc ! aacparse ! m."
-	return start(t, nil, "gst-launch-1.0", append([]string{"-q"}, strings.Fields(pipeline)...)...)
+	return mediatest.Start(t, nil, "gst-launch-1.0", append([]string{"-q"}, strings.Fields(pipeline)...)...)
 }
 
 func TestGStreamerPublishesAndFFmpegPlays(t *testing.T) {
 	srv := startServer(t, Settings{})
 	gstPublish(t, srv.url("live/gst"))
-	eventually(t, 10*time.Second, "GStreamer publishing", func() bool {
-		return len(clientsOf(srv.reg, media.FMLEPublish))+len(clientsOf(srv.reg, media.FlashPublish)) == 1
+	mediatest.Eventually(t, 10*time.Second, "GStreamer publishing", func() bool {
+		return len(mediatest.ClientsOf(srv.reg, media.FMLEPublish))+len(mediatest.ClientsOf(srv.reg, media.FlashPublish)) == 1
 	})
-	player := ffmpegPlay(t, srv.url("live/gst"), "-analyzeduration", "1000000")
-	eventually(t, 15*time.Second, "the player decoding video and audio", func() bool {
-		v, a := player.counts()
+	player := mediatest.FFmpegPlay(t, srv.url("live/gst"), "-analyzeduration", "1000000")
+	mediatest.Eventually(t, 15*time.Second, "the player decoding video and audio", func() bool {
+		v, a := player.Counts()
 		return v >= 30 && a >= 30
 	})
 	st := srv.reg.Snapshot().Streams[0]

@@ -3,6 +3,7 @@ package server
 import (
 	"testing"
 	"tidecast.dev/dataplane/internal/hub"
+	"tidecast.dev/dataplane/internal/mediatest"
 	"time"
 
 	"tidecast.dev/dataplane/internal/media"
@@ -28,7 +29,7 @@ func TestAPlayerThatPausesCatchesUpWithEveryFrameInOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 5*time.Second, "the publisher's frames all taken in", func() bool {
+	mediatest.Eventually(t, 5*time.Second, "the publisher's frames all taken in", func() bool {
 		smp := srv.reg.Sample()
 		return len(smp.Streams) == 1 && smp.Streams[0].RecvBytes > frames*size
 	})

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"tidecast.dev/dataplane/internal/mediatest"
 	"time"
 
 	"tidecast.dev/dataplane/internal/amf0"
@@ -151,7 +152,7 @@ func TestAFlashPublisherWithoutFCPublishIsAFlashPublisher(t *testing.T) {
 	if info := c.await("onStatus")[3].(amf0.Object); info.String("code") != "NetStream.Publish.Start" {
 		t.Fatalf("publish: %v", info)
 	}
-	pubs := clientsOf(srv.reg, media.FlashPublish)
+	pubs := mediatest.ClientsOf(srv.reg, media.FlashPublish)
 	if len(pubs) != 1 || pubs[0].PageURL != "http://page" || pubs[0].SwfURL != "http://swf" || pubs[0].RequestedName != "flash" || pubs[0].Key.Name != "flash" {
 		t.Fatalf("flash publishers %+v", pubs)
 	}
@@ -168,7 +169,7 @@ func TestAConnectWithoutAppTakesItFromTheTcURL(t *testing.T) {
 	if info := c.await("onStatus")[3].(amf0.Object); info.String("code") != "NetStream.Publish.Start" {
 		t.Fatalf("publish: %v", info)
 	}
-	pubs := clientsOf(srv.reg, media.FlashPublish)
+	pubs := mediatest.ClientsOf(srv.reg, media.FlashPublish)
 	want := media.StreamKey{Vhost: media.DefaultVhost, App: "live", Name: "tcurl-only"}
 	if len(pubs) != 1 || pubs[0].Key != want {
 		t.Fatalf("publishers %+v, want the key %v", pubs, want)
@@ -317,7 +318,7 @@ func TestApplyMovesListenersWithoutDroppingConnections(t *testing.T) {
 		nc.Close()
 		t.Fatal("the old listener still accepts")
 	}
-	if n := srv.Connections(); n != 2 || len(clientsOf(srv.reg, media.RTMPPlay)) != 1 {
+	if n := srv.Connections(); n != 2 || len(mediatest.ClientsOf(srv.reg, media.RTMPPlay)) != 1 {
 		t.Fatalf("%d connections survived Apply", n)
 	}
 

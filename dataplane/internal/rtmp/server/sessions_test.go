@@ -2,6 +2,7 @@ package server
 
 import (
 	"testing"
+	"tidecast.dev/dataplane/internal/mediatest"
 	"time"
 
 	"tidecast.dev/dataplane/internal/amf0"
@@ -42,7 +43,7 @@ func TestOnlySessionsEndedByAnErrorCountAsFailedClients(t *testing.T) {
 		}},
 		{"a player kicked", false, func(t *testing.T) {
 			goPlay(t, srv, "d")
-			if err := srv.reg.Kick(clientsOf(srv.reg, media.RTMPPlay)[0].ID); err != nil {
+			if err := srv.reg.Kick(mediatest.ClientsOf(srv.reg, media.RTMPPlay)[0].ID); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -62,7 +63,7 @@ func TestOnlySessionsEndedByAnErrorCountAsFailedClients(t *testing.T) {
 			if tc.failed {
 				failed++
 			}
-			eventually(t, 5*time.Second, "the client gone", func() bool { return len(srv.reg.Snapshot().Clients) == 0 })
+			mediatest.Eventually(t, 5*time.Second, "the client gone", func() bool { return len(srv.reg.Snapshot().Clients) == 0 })
 			if s := srv.reg.Sample(); s.ClientsJoined != joined || s.ClientsFailed != failed {
 				t.Fatalf("clients joined/failed = %d/%d, want %d/%d", s.ClientsJoined, s.ClientsFailed, joined, failed)
 			}

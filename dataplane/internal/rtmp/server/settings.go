@@ -3,10 +3,7 @@ package server
 import (
 	"fmt"
 	"maps"
-	"net"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"tidecast.dev/dataplane/internal/media"
@@ -64,7 +61,7 @@ func (s Settings) normalized() (Settings, error) {
 	}
 	var listen []string
 	for _, a := range s.Listen {
-		n, err := normalizeAddr(a)
+		n, err := media.ListenAddr(a)
 		if err != nil {
 			return s, err
 		}
@@ -102,18 +99,6 @@ func (s Settings) normalized() (Settings, error) {
 		*d.v = min(*d.v, d.max)
 	}
 	return s, nil
-}
-
-// normalizeAddr turns "[ip:]port" into a host:port for net.Listen.
-func normalizeAddr(a string) (string, error) {
-	a = strings.TrimSpace(a)
-	if _, err := strconv.ParseUint(a, 10, 16); err == nil {
-		return ":" + a, nil
-	}
-	if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
-		return "", fmt.Errorf("server: listen address %q is not [ip:]port", a)
-	}
-	return a, nil
 }
 
 // vhost resolves a requested vhost name to the configured one (see

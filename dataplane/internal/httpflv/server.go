@@ -1,0 +1,523 @@
+// Package httpflv serves live streams over HTTP-FLV, as SRS's http_server
+// with http_remux does: GET http://worker:8080/live/livestream.flv
+// answers a chunked FLV stream (the header, the metadata, the codec
+// configurations and the GOP cache, then live tags) for as long as the
+// stream is published.
+//
+// Once a request is accepted, its connection is taken over from net/http
+// and written like an RTMP player's (see egress): each batch of tags is
+// one HTTP chunk, written with one writev from bytes shared by every
+// HTTP-FLV reader of the stream, so a player costs its connection's
+// goroutine (which waits for the client to hang up) and its buffers.
+package httpflv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"tidecast.dev/dataplane/internal/egress"
+	"tidecast.dev/dataplane/internal/hub"
+	"tidecast.dev/dataplane/internal/media"
+)
+
+// Hub is the worker's stream hub, which players read. *hub.Hub satisfies
+// it.
+type Hub interface {
+	Subscribe(media.StreamKey, string, hub.ReaderOptions) (*hub.Reader, error)
+}
+
+// Registry is what the server reports its clients to.
+// *registry.Registry satisfies it.
+type Registry interface {
+	NewClientID() media.ClientID
+	AddClient(media.ClientInfo, *media.Counters, func())
+	RemoveClient(media.ClientID, error)
+}
+
+// VhostSettings are the per-vhost settings HTTP-FLV uses.
+type VhostSettings struct {
+	Enabled bool
+	// Remux serves the vhost's streams at Mount (SRS's http_remux).
+	Remux     bool
+	Mount     string
+	MWLatency time.Duration
+}
+
+// Settings configure the server; Apply changes them live.
+type Settings struct {
+	// Listen holds "[ip:]port" addresses; none: the server is off.
+	Listen []string
+	// MaxConnections refuses players beyond it (default 1000).
+	MaxConnections int
+	// Vhosts by name, resolved as RTMP does (media.ResolveVhost); a vhost
+	// without Remux serves nothing.
+	Vhosts map[string]VhostSettings
+	// WriteTimeout bounds one write to a player (default 30 s).
+	WriteTimeout time.Duration
+}
+
+// vhost is a vhost's settings with its parsed mount.
+type vhost struct {
+	VhostSettings
+	mount mount
+}
+
+type settings struct {
+	Settings
+	vhosts map[string]vhost
+}
+
+func (s Settings) normalized() (*settings, error) {
+	st := &settings{Settings: s, vhosts: make(map[string]vhost, len(s.Vhosts))}
+	st.Listen = nil
+	for _, a := range s.Listen {
+		n, err := media.ListenAddr(a)
+		if err != nil {
+			return nil, fmt.Errorf("httpflv: %w", err)
+		}
+		if !slices.Contains(st.Listen, n) {
+			st.Listen = append(st.Listen, n)
+		}
+	}
+	if st.MaxConnections <= 0 {
+		st.MaxConnections = 1000
+	}
+	if st.WriteTimeout <= 0 {
+		st.WriteTimeout = 30 * time.Second
+	}
+	for name, v := range s.Vhosts {
+		if v.Mount == "" {
+			v.Mount = DefaultMount
+		}
+		m, err := parseMount(v.Mount)
+		if err != nil {
+			return nil, fmt.Errorf("vhost %s: mount %q: %w", name, v.Mount, err)
+		}
+		st.vhosts[name] = vhost{VhostSettings: v, mount: m}
+	}
+	return st, nil
+}
+
+// defaultVhost serves every stream at the default mount when no vhost is
+// configured.
+var defaultVhost = func() vhost {
+	m, _ := parseMount(DefaultMount)
+	return vhost{VhostSettings: VhostSettings{Enabled: true, Remux: true, Mount: DefaultMount, MWLatency: 350 * time.Millisecond}, mount: m}
+}()
+
+// Errors of the server's lifecycle.
+var (
+	ErrClosed  = errors.New("httpflv: closed")
+	ErrRunning = errors.New("httpflv: already running")
+)
+
+// Server serves HTTP-FLV.
+type Server struct {
+	hub  Hub
+	reg  Registry
+	log  *slog.Logger
+	http *http.Server
+
+	applyMu sync.Mutex // serialises Apply
+
+	mu        sync.Mutex
+	settings  *settings
+	listeners map[string]net.Listener
+	players   map[*player]struct{}
+	running   bool
+	closed    bool
+	done      chan struct{}
+	wg        sync.WaitGroup // Serve loops and players
+}
+
+// New validates the settings and opens the listeners.
+func New(st Settings, h Hub, reg Registry, log *slog.Logger) (*Server, error) {
+	n, err := st.normalized()
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		hub:      h,
+		reg:      reg,
+		log:      log.With("component", "httpflv"),
+		settings: n,
+		players:  make(map[*player]struct{}),
+		done:     make(chan struct{}),
+	}
+	s.http = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       30 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	if s.listeners, err = listenAll(n.Listen, nil); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// listenAll opens the addresses not in have; on failure it closes what it
+// opened.
+func listenAll(addrs []string, have map[string]net.Listener) (map[string]net.Listener, error) {
+	opened := make(map[string]net.Listener)
+	for _, a := range addrs {
+		if _, ok := have[a]; ok {
+			continue
+		}
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			for _, l := range opened {
+				l.Close()
+			}
+			return nil, fmt.Errorf("httpflv: listen %s: %w", a, err)
+		}
+		opened[a] = l
+	}
+	return opened, nil
+}
+
+// Addrs returns the listeners' addresses, in the order of Settings.Listen.
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []net.Addr
+	for _, a := range s.settings.Listen {
+		if l, ok := s.listeners[a]; ok {
+			out = append(out, l.Addr())
+		}
+	}
+	return out
+}
+
+// Apply changes the settings live: new listeners open before removed ones
+// close, and players are never cut off. On error nothing changed.
+func (s *Server) Apply(st Settings) error {
+	n, err := st.normalized()
+	if err != nil {
+		return err
+	}
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	have := maps.Clone(s.listeners)
+	s.mu.Unlock()
+	opened, err := listenAll(n.Listen, have)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		for _, l := range opened {
+			l.Close()
+		}
+		return ErrClosed
+	}
+	s.settings = n
+	for a, l := range opened {
+		s.listeners[a] = l
+		if s.running {
+			s.serve(l)
+		}
+	}
+	for a, l := range s.listeners {
+		if !slices.Contains(n.Listen, a) {
+			l.Close()
+			delete(s.listeners, a)
+			s.log.Info("stopped listening", "addr", a)
+		}
+	}
+	return nil
+}
+
+// Run serves until ctx is done or Close is called, then closes the server.
+func (s *Server) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed || s.running {
+		defer s.mu.Unlock()
+		if s.closed {
+			return ErrClosed
+		}
+		return ErrRunning
+	}
+	s.running = true
+	for _, l := range s.listeners {
+		s.serve(l)
+	}
+	s.mu.Unlock()
+	select {
+	case <-ctx.Done():
+	case <-s.done:
+	}
+	return s.Close()
+}
+
+// serve runs the HTTP server on l; s.mu is held.
+func (s *Server) serve(l net.Listener) {
+	s.log.Info("listening", "addr", l.Addr().String())
+	s.wg.Go(func() {
+		if err := s.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			s.log.Warn("serving", "addr", l.Addr().String(), "err", err)
+		}
+	})
+}
+
+// Close closes the listeners, requests in progress and players, and
+// waits for them. It is idempotent.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.done)
+		clear(s.listeners) // the HTTP server closes them
+		for p := range s.players {
+			p.out.Close()
+		}
+	}
+	s.mu.Unlock()
+	s.http.Close()
+	s.wg.Wait()
+	return nil
+}
+
+// corsHeaders are the headers SRS adds for a request with an Origin
+// (http_server.crossdomain, on by default), so that a page on another
+// origin can play the stream (flv.js and the like).
+var corsHeaders = [][2]string{
+	{"Access-Control-Allow-Origin", "*"},
+	{"Access-Control-Allow-Headers", "*"},
+	{"Access-Control-Allow-Methods", "*"},
+	{"Access-Control-Expose-Headers", "*"},
+	{"Access-Control-Allow-Credentials", "false"},
+	{"Access-Control-Request-Private-Network", "true"},
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Server", "tidecast")
+	if r.Header.Get("Origin") != "" {
+		for _, h := range corsHeaders {
+			w.Header().Set(h[0], h[1])
+		}
+	}
+	switch r.Method {
+	case http.MethodOptions:
+		w.Header().Set("Content-Length", "0")
+		return
+	case http.MethodGet:
+	default:
+		w.Header().Set("Allow", "GET, OPTIONS")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	key, err := s.streamKey(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	s.play(w, r, key)
+}
+
+var errNoStream = errors.New("no stream here")
+
+// streamKey resolves the request's vhost (its host, or ?vhost= /
+// ?domain=, as for RTMP) and matches the path against that vhost's mount.
+func (s *Server) streamKey(r *http.Request) (media.StreamKey, error) {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if v := media.VhostParam(r.URL.Query()); v != "" {
+		host = v
+	}
+	s.mu.Lock()
+	st := s.settings
+	s.mu.Unlock()
+	name, v, ok := media.ResolveVhost(st.vhosts, strings.Trim(host, "[]"), defaultVhost)
+	if !ok || !v.Enabled || !v.Remux {
+		return media.StreamKey{}, errNoStream
+	}
+	vars, ok := v.mount.match(r.URL.Path)
+	if !ok {
+		return media.StreamKey{}, errNoStream
+	}
+	if vars["vhost"] != "" && vars["vhost"] != name {
+		if n, _, ok := media.ResolveVhost(st.vhosts, vars["vhost"], defaultVhost); !ok || n != name {
+			return media.StreamKey{}, errNoStream
+		}
+	}
+	return media.StreamKey{Vhost: name, App: vars["app"], Name: vars["stream"]}, nil
+}
+
+// player is one HTTP-FLV session.
+type player struct {
+	id       media.ClientID
+	out      *egress.Conn
+	counters media.Counters
+}
+
+// play answers a stream: it subscribes, takes the connection over and
+// waits for the client to leave.
+func (s *Server) play(w http.ResponseWriter, r *http.Request, key media.StreamKey) {
+	s.mu.Lock()
+	st := s.settings
+	full := len(s.players) >= st.MaxConnections
+	s.mu.Unlock()
+	if full {
+		s.log.Warn("refusing player", "remote", r.RemoteAddr, "err", media.ErrTooManyConnections, "max", st.MaxConnections)
+		http.Error(w, "too many connections", http.StatusServiceUnavailable)
+		return
+	}
+	_, vs, _ := media.ResolveVhost(st.vhosts, key.Vhost, defaultVhost)
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, "cannot stream on this connection", http.StatusInternalServerError)
+		return
+	}
+	tcURL := "http://" + r.Host + "/" + key.App
+	p := &player{id: s.reg.NewClientID()}
+	log := s.log.With("conn", string(p.id), "stream", key.String())
+	fr := &framer{}
+	var writer *egress.Writer
+	reader, err := s.hub.Subscribe(key, tcURL, hub.ReaderOptions{
+		MWLatency: vs.MWLatency,
+		Flush:     func() { writer.Flush() },
+		Stalled:   func() { p.out.Close() },
+		Live:      true,
+	})
+	if err != nil {
+		http.Error(w, "stream not found", http.StatusNotFound)
+		return
+	}
+	nc, brw, err := hj.Hijack()
+	if err != nil {
+		reader.Abort()
+		reader.Close()
+		log.Debug("hijack", "err", err)
+		return
+	}
+	// The response header goes out with the first batch.
+	var head strings.Builder
+	head.WriteString("HTTP/1.1 200 OK\r\n")
+	w.Header().Set("Content-Type", "video/x-flv")
+	w.Header().Set("Transfer-Encoding", "chunked")
+	w.Header().Set("Connection", "close")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Write(&head)
+	head.WriteString("\r\n")
+	fr.head = []byte(head.String())
+
+	p.out = egress.NewConn(nc, &p.counters, st.WriteTimeout)
+	writer = egress.NewWriter(p.out, fr, log)
+	if !s.track(p) {
+		reader.Abort()
+		reader.Close()
+		nc.Close()
+		return
+	}
+	defer s.untrack(p)
+	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	s.reg.AddClient(media.ClientInfo{
+		ID:            p.id,
+		StreamID:      reader.StreamID(),
+		Type:          media.FLVPlay,
+		Key:           key,
+		RequestedName: key.Name + ".flv",
+		IP:            ip,
+		PageURL:       r.Referer(),
+		TcURL:         tcURL,
+		ConnectedAt:   time.Now(),
+	}, &p.counters, func() { p.out.Close() })
+	log.Info("playing", "ip", ip)
+	p.out.SetStream(reader.Counters())
+	p.counters.RecvBytes.Add(uint64(requestSize(r)))
+	nc.SetDeadline(time.Time{}) // the write deadline is the writer's
+	writer.Start(reader)
+
+	// A player sends nothing more: a read ends when it hangs up or the
+	// connection is closed (kick, stall, failed write, end of stream).
+	err = discard(brw.Reader, &p.counters)
+	writer.Close()
+	if we := p.out.WriteErr(); we != nil && errors.Is(err, net.ErrClosed) {
+		err = we
+	}
+	p.out.Close()
+	failure := sessionError(err)
+	s.reg.RemoveClient(p.id, failure)
+	log.Info("closed", "err", err)
+}
+
+// track records a player for Close; false once the server closed.
+func (s *Server) track(p *player) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.players[p] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(p *player) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.players, p)
+}
+
+// Players returns how many players are connected.
+func (s *Server) Players() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.players)
+}
+
+// discard reads and counts what the client sends (through the reader
+// net/http read ahead with) until the connection ends, and returns why.
+func discard(r io.Reader, counters *media.Counters) error {
+	buf := make([]byte, 512)
+	for {
+		n, err := r.Read(buf)
+		counters.RecvBytes.Add(uint64(n))
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// sessionError is how a connection's end fails its session: a client that
+// hangs up and a stream that ended are normal ends.
+func sessionError(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, egress.ErrEnded) {
+		return nil
+	}
+	return err
+}
+
+// requestSize approximates the bytes of a request's head.
+func requestSize(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n + 2
+}
