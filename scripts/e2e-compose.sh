@@ -5,7 +5,12 @@
 # player on the host. Every published port is on 127.0.0.1 and ephemeral.
 #
 #  1. both API replicas (each queried directly) and the balancer list every
-#     worker, stream and client with the same ids;
+#     worker, with its RTMP and HTTP-FLV addresses, and every stream and
+#     client with the same ids;
+#  1b. ffmpeg on the host plays a stream over HTTP-FLV from its worker's
+#     published port and decodes video and audio; both replicas list it as
+#     flv-play; kicked through the balancer, it exits and leaves both views;
+#     a stream nobody publishes answers 404;
 #  2. a player on worker 2, found through replica 2, is kicked through
 #     replica 1: the ffmpeg player exits and leaves both views;
 #  3. worker 1 is stopped: its stream and publisher leave both views
@@ -180,6 +185,22 @@ publish() {
 	LAST_PID=$!
 }
 
+# flvplay NAME ADDR STREAM: an ffmpeg player of http://ADDR/live/STREAM.flv
+# that decodes every frame and writes a line per frame (framecrc).
+flvplay() {
+	ffmpeg -nostdin -hide_banner -loglevel error -rw_timeout 10000000 -i "http://$2/live/$3.flv" \
+		-f framecrc -flush_packets 1 "$WORK/$1.framecrc" >"$WORK/$1.log" 2>&1 &
+	PIDS[$!]=$1
+	LAST_PID=$!
+}
+
+# decoded NAME: "VIDEO AUDIO", the frames flvplay NAME has decoded so far.
+decoded() {
+	awk '/^#media_type/ { kind[$2 + 0] = $3; next }
+		/^[0-9]+,/ { n[kind[$1 + 0]]++ }
+		END { printf "%d %d\n", n["video"], n["audio"] }' "$WORK/$1.framecrc" 2>/dev/null || echo "0 0"
+}
+
 # play NAME ADDR STREAM: an ffmpeg player that decodes and reports progress.
 play() {
 	ffmpeg -nostdin -hide_banner -loglevel error -rw_timeout 10000000 -i "rtmp://$2/live/$3" \
@@ -231,13 +252,29 @@ LB=$(hostport lb 1 1985) || fail "no host port for the balancer"
 W1=$(hostport dataplane 1 1935) || fail "no host port for worker 1"
 W2=$(hostport dataplane 2 1935) || fail "no host port for worker 2"
 W3=$(hostport dataplane 3 1935) || fail "no host port for worker 3"
+H1=$(hostport dataplane 1 8080) || fail "no HTTP-FLV host port for worker 1"
+H2=$(hostport dataplane 2 8080) || fail "no HTTP-FLV host port for worker 2"
 N1=$(docker inspect -f '{{.Config.Hostname}}' "$(cid dataplane 1)")
 N2=$(docker inspect -f '{{.Config.Hostname}}' "$(cid dataplane 2)")
 N3=$(docker inspect -f '{{.Config.Hostname}}' "$(cid dataplane 3)")
-log "API replicas $CP1 $CP2, balancer $LB; workers $N1=$W1 $N2=$W2 $N3=$W3"
+log "API replicas $CP1 $CP2, balancer $LB; workers $N1=$W1 $N2=$W2 $N3=$W3; HTTP-FLV $N1=$H1 $N2=$H2"
 
 WORKERS=$(jq -cn --arg a "$N1" --arg b "$N2" --arg c "$N3" '[$a, $b, $c] | sort')
 eventually 20 "both replicas list the 3 workers" views_agree ".workers == $WORKERS"
+
+# Each worker advertises <node id>:1935 and <node id>:8080, the addresses
+# containers on the compose network reach it at.
+ADDRS=$(jq -c 'map({id: ., rtmp: [. + ":1935"], http: [. + ":8080"]})' <<<"$WORKERS")
+addrs() { api "$1" /api/v1/workers/ | jq -c '[.workers[] | {id, rtmp, http}] | sort_by(.id)'; }
+addrs_listed() {
+	local a at
+	for at in "$CP1" "$CP2" "$LB"; do
+		a=$(addrs "$at") || { WHY="$at does not answer"; return 1; }
+		[[ $a == "$ADDRS" ]] || { WHY="$at lists $a"; return 1; }
+	done
+}
+eventually 10 "both replicas and the balancer list each worker's RTMP and HTTP-FLV addresses" addrs_listed
+log "addresses: $ADDRS"
 
 # --- 1. the same streams and clients, with the same ids, everywhere ----------
 
@@ -270,6 +307,43 @@ log "the balancer answers the same view"
 for pid in "$PUB_A" "$PUB_B" "$PLAYER"; do
 	alive "$pid" || fail "${PIDS[$pid]} exited early"
 done
+
+# --- 1b. HTTP-FLV: played from the host, listed, kicked through the balancer
+
+flvplay flv "$H2" b
+FLV=$LAST_PID
+flv_decoding() {
+	local v a
+	alive "$FLV" || fail "the HTTP-FLV player exited: $(cat "$WORK/flv.log")"
+	read -r v a < <(decoded flv)
+	WHY="video $v, audio $a"
+	((v >= 50 && a >= 50))
+}
+eventually 30 "the HTTP-FLV player of http://$H2/live/b.flv decodes video and audio" flv_decoding
+log "the HTTP-FLV player decoded $WHY frames"
+expect_flv=$(
+	cat <<JQ
+[.clients[] | select(.type == "flv-play") | {node, stream}] ==
+	[{node: "$N2", stream: (.streams[] | select(.name == "b") | .id)}]
+and (.clients | length) == 4
+JQ
+)
+eventually 10 "both replicas list the HTTP-FLV player as flv-play of stream b on worker 2" views_agree "$expect_flv"
+FLV_CLIENT=$(api "$LB" '/api/v1/clients/?count=100' | jq -c '.clients[] | select(.type == "flv-play") | {id, name, tcUrl}') ||
+	fail "the balancer does not answer"
+[[ $(jq -r '.name + " " + .tcUrl' <<<"$FLV_CLIENT") == "b.flv http://$H2/live" ]] ||
+	fail "the flv-play client is $FLV_CLIENT, want name b.flv, tcUrl http://$H2/live"
+FLV_ID=$(jq -r .id <<<"$FLV_CLIENT")
+code=$(curl -fsS --max-time 5 -X DELETE "http://$LB/api/v1/clients/$FLV_ID" | jq -r .code) ||
+	fail "DELETE /api/v1/clients/$FLV_ID through the balancer"
+[[ $code == 0 ]] || fail "the kick through the balancer answered code $code"
+flv_gone() { ! alive "$FLV"; }
+eventually 5 "the kicked HTTP-FLV player (id $FLV_ID on worker 2) exited" flv_gone
+reap "$FLV"
+eventually 5 "the kicked HTTP-FLV player left both views" views_agree ". == $BEFORE_KICK"
+nobody=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 "http://$H1/live/nobody.flv") || true
+[[ $nobody == 404 ]] || fail "http://$H1/live/nobody.flv answered $nobody, want 404"
+log "a stream nobody publishes answers 404"
 
 # --- 2. a player found through replica 2, kicked through replica 1 -----------
 
