@@ -54,6 +54,7 @@ rtmp_suite() (
 	# with every run.
 	local shown="rtmpload -url rtmp://<rtmp>/live/bench -players %s -warmup $warmup -duration $duration -watch-pid <dataplane> -api http://<api>"
 	local shown_ref="rtmpload -reference 127.0.0.1:0 -publish <flv> -mw %s; rtmpload -url rtmp://<reference>/live/bench -players %s -warmup $warmup -duration $duration -watch-pid <reference>"
+	local shown_flv="rtmpload -url rtmp://<rtmp>/live/bench -players %s -flv-url http://<http>/live/bench.flv -flv-players %s -warmup $warmup -duration $duration -watch-pid <dataplane> -api http://<api>"
 
 	# players OUT ARGS...: runs rtmpload's players; the report goes to OUT,
 	# its exit status to OUT.status.
@@ -64,10 +65,11 @@ rtmp_suite() (
 		echo "$status" >"$out.status"
 	}
 
-	# one_run VHOST_BODY PLAYERS FLV OUT: a fresh control plane, data plane
-	# and publisher, then the players.
+	# one_run VHOST_BODY PLAYERS FLV OUT [FLV_PLAYERS]: a fresh control
+	# plane, data plane and publisher, then the players: PLAYERS over RTMP
+	# and FLV_PLAYERS over HTTP-FLV.
 	one_run() {
-		local vhost=$1 n=$2 file=$3 out=$4 cp dp pub api fleet rtmp
+		local vhost=$1 n=$2 file=$3 out=$4 nflv=${5:-0} cp dp pub api fleet rtmp http
 		cat >"$dir/cp.conf" <<-CONF
 			listen 127.0.0.1:0;
 			max_connections 3000;
@@ -75,8 +77,9 @@ rtmp_suite() (
 			srs_log_tank console;
 			pid $dir/cp.pid;
 			http_api { enabled on; listen 127.0.0.1:0; }
+			http_server { enabled on; listen 127.0.0.1:0; }
 			fleet { listen 127.0.0.1:0; token rtmpbench; }
-			vhost __defaultVhost__ { $vhost }
+			vhost __defaultVhost__ { $vhost http_remux { enabled on; } }
 		CONF
 		bin/controlplane -c "$dir/cp.conf" >"$dir/cp.log" 2>&1 &
 		cp=$!
@@ -89,22 +92,29 @@ rtmp_suite() (
 		pids+=("$dp")
 		rtmp=$(await_log "$dir/dp.log" 'msg=listening component=rtmp addr=([^ ]+)')
 		await_log "$dir/dp.log" 'msg="(applied control-plane config)"' >/dev/null
+		http=$(await_log "$dir/dp.log" 'msg=listening component=httpflv addr=([^ ]+)')
 		"$load" -publish "$file" -url "rtmp://$rtmp/live/bench" -duration 600s >/dev/null 2>"$dir/pub.log" &
 		pub=$!
 		pids+=("$pub")
 		await_stream "$api"
-		echo "== $(printf "$shown" "$n") # vhost __defaultVhost__ { $vhost }" >&2
-		players "$out" -url "rtmp://$rtmp/live/bench" -players "$n" -watch-pid "$dp" -api "http://$api"
+		if ((nflv > 0)); then
+			echo "== $(printf "$shown_flv" "$n" "$nflv") # vhost __defaultVhost__ { $vhost }" >&2
+		else
+			echo "== $(printf "$shown" "$n") # vhost __defaultVhost__ { $vhost }" >&2
+		fi
+		players "$out" -url "rtmp://$rtmp/live/bench" -players "$n" -flv-url "http://$http/live/bench.flv" -flv-players "$nflv" \
+			-watch-pid "$dp" -api "http://$api"
 		kill "$pub" "$dp" "$cp" 2>/dev/null || true
 		wait "$pub" "$dp" "$cp" 2>/dev/null || true
 		pids=()
 	}
 
 	# reference_run MW PLAYERS FLV OUT: the reference server, then the
-	# players.
+	# players. MW 0 pairs messages as the data plane's realtime does (when
+	# a later one comes within realtime_soon), -1ms writes each at once.
 	reference_run() {
 		local mw=$1 n=$2 file=$3 out=$4 ref addr
-		"$load" -reference 127.0.0.1:0 -publish "$file" -mw "$mw" -duration 600s 2>"$dir/ref.log" &
+		"$load" -reference 127.0.0.1:0 -publish "$file" -mw "$mw" -soon "$realtime_soon" -duration 600s 2>"$dir/ref.log" &
 		ref=$!
 		pids+=("$ref")
 		addr=$(await_log "$dir/ref.log" 'reference listening addr=([^ ]+)')
@@ -117,11 +127,14 @@ rtmp_suite() (
 
 	local merged='play { mw_latency 350; gop_cache on; }'
 	local realtime='min_latency on; play { mw_latency 0; gop_cache on; }'
+	# The data plane's realtime window (hub.realtimeSoon), for the pairing
+	# reference to write as often.
+	local realtime_soon=12ms
 	local hi lo big=1000
 	hi=$(flv 2500 128)
 	lo=$(flv 450 48)
 	if [[ -n $quick ]]; then big=100; fi
-	local r configs=" ${RTMP_CONFIGS:-merged realtime big} "
+	local r configs=" ${RTMP_CONFIGS:-merged realtime mixed big} "
 	for ((r = 1; r <= runs; r++)); do
 		if [[ $configs == *" merged "* ]]; then
 			one_run "$merged" 200 "$hi" "$dir/merged.$r.json"
@@ -130,6 +143,12 @@ rtmp_suite() (
 		if [[ $configs == *" realtime "* ]]; then
 			one_run "$realtime" 200 "$hi" "$dir/realtime.$r.json"
 			reference_run 0 200 "$hi" "$dir/realtime-ref.$r.json"
+			reference_run -1ms 200 "$hi" "$dir/realtime-msg.$r.json"
+		fi
+		if [[ $configs == *" mixed "* ]]; then
+			one_run "$merged" 100 "$hi" "$dir/mixed.$r.json" 100
+			one_run "$merged" 0 "$hi" "$dir/flv.$r.json" 200
+			[[ $configs == *" merged "* ]] || one_run "$merged" 200 "$hi" "$dir/merged.$r.json"
 		fi
 		if [[ $configs == *" big "* ]]; then
 			one_run "$merged" "$big" "$lo" "$dir/big.$r.json"
@@ -143,12 +162,12 @@ rtmp_suite() (
 	# med JQ_EXPR NAME and all JQ_EXPR NAME: the median, and every run.
 	med() { each "$1" "$2" | median; }
 	all() { each "$1" "$2" | paste -sd' '; }
-	# ratio NAME: the median over runs of our CPU per Mbit/s over the
-	# reference's in the same round.
+	# ratio NAME [OF]: the median over runs of NAME's CPU per Mbit/s over
+	# OF's (default NAME-ref, its reference) in the same round.
 	ratio() {
-		local i
+		local i of=${2:-$1-ref}
 		for ((i = 1; i <= runs; i++)); do
-			jq -rn --slurpfile a "$dir/$1.$i.json" --slurpfile b "$dir/$1-ref.$i.json" \
+			jq -rn --slurpfile a "$dir/$1.$i.json" --slurpfile b "$dir/$of.$i.json" \
 				'$a[0].server.cpu_percent_per_mbps / $b[0].server.cpu_percent_per_mbps'
 		done | median | xargs printf '%.2f'
 	}
@@ -166,7 +185,7 @@ rtmp_suite() (
 		row "rtmp $label CPU per Mbit/s" \
 			"$(med .server.cpu_percent_per_mbps "$name") % of a core (runs: $(all .server.cpu_percent_per_mbps "$name"); $(med .server.cpu_percent "$name") % at $(med .window.mbps "$name") Mbit/s$ref$target)" "$cmd"
 		row "rtmp $label RSS per player" \
-			"$(med .server.rss_kb_per_player "$name") KiB (runs: $(all .server.rss_kb_per_player "$name"); target <= 48)" "$cmd"
+			"$(med .server.rss_kb_per_player "$name") KiB (runs: $(all .server.rss_kb_per_player "$name"); target <= 40)" "$cmd"
 		row "rtmp $label goroutines per player" \
 			"$(med .server.goroutines_per_player "$name") (runs: $(all .server.goroutines_per_player "$name"))" "$cmd"
 		row "rtmp $label frames dropped" \
@@ -185,6 +204,17 @@ rtmp_suite() (
 	fi
 	if [[ $configs == *" realtime "* ]]; then
 		report realtime "realtime, 200 players, 2.6 Mbit/s" 200 "$realtime" 0.016 0
+		row "rtmp realtime against one write per message" \
+			"ours/per-message reference x$(ratio realtime realtime-msg) (target <= 0.6); reference $(med .server.cpu_percent_per_mbps realtime-msg) % of a core per Mbit/s, delay p50 $(med .delay_ms.p50 realtime-msg) ms, p99 $(med .delay_ms.p99 realtime-msg) ms; ours p99 $(med .delay_ms.p99 realtime) ms (target <= 15)" \
+			"scripts/bench.sh rtmp: $(printf "$shown_ref" -1ms 200)"
+	fi
+	if [[ $configs == *" mixed "* ]]; then
+		local mixed_cmd="scripts/bench.sh rtmp: $(printf "$shown_flv" 100 100); vhost __defaultVhost__ { $merged http_remux { enabled on; } }"
+		local flv_cmd="scripts/bench.sh rtmp: $(printf "$shown_flv" 0 200); same vhost"
+		row "mixed 100 RTMP + 100 HTTP-FLV players, merged writes, 2.6 Mbit/s: CPU per Mbit/s" \
+			"$(med .server.cpu_percent_per_mbps mixed) % of a core (runs: $(all .server.cpu_percent_per_mbps mixed)); RSS per player $(med .server.rss_kb_per_player mixed) KiB; delay p99 $(med .delay_ms.p99 mixed) ms; disconnected $(all .disconnected mixed)" "$mixed_cmd"
+		row "HTTP-FLV player against RTMP player (200 each, merged writes, 2.6 Mbit/s)" \
+			"HTTP-FLV $(med .server.cpu_percent_per_mbps flv) % of a core per Mbit/s (runs: $(all .server.cpu_percent_per_mbps flv)), RTMP $(med .server.cpu_percent_per_mbps merged); HTTP-FLV/RTMP x$(ratio flv merged) (target <= 1.1); RSS per player HTTP-FLV $(med .server.rss_kb_per_player flv) KiB, RTMP $(med .server.rss_kb_per_player merged) KiB" "$flv_cmd"
 	fi
 	# No target: this one shows how the cost grows with players at a lower
 	# bitrate (smaller writes).

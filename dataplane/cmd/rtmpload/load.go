@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,13 +12,18 @@ import (
 type loadConfig struct {
 	url, name, path string
 	players         int
-	interval        time.Duration
-	connectTimeout  time.Duration
-	duration        time.Duration
-	warmup          time.Duration
-	fps             float64
-	watchPID        int
-	api             string
+	// flvURL is the HTTP-FLV URL of flvPlayers more players.
+	flvURL         string
+	flvPlayers     int
+	interval       time.Duration
+	connectTimeout time.Duration
+	duration       time.Duration
+	warmup         time.Duration
+	fps            float64
+	watchPID       int
+	api            string
+	// The URLs parsed.
+	rtmpURL, flvParsed *url.URL
 }
 
 // snapshot is every player's counters at one instant, with what the
@@ -40,8 +46,9 @@ func takeSnapshot(ctx context.Context, cfg *loadConfig, players []*player) snaps
 // runPlayers runs the players through connect, warm-up and window, then
 // closes them and reports.
 func runPlayers(ctx context.Context, cfg loadConfig) *Report {
-	zero := snapshot{counts: make([]counts, cfg.players), server: sampleServer(ctx, &cfg)}
-	players := make([]*player, cfg.players)
+	total := cfg.players + cfg.flvPlayers
+	zero := snapshot{counts: make([]counts, total), server: sampleServer(ctx, &cfg)}
+	players := make([]*player, total)
 	for i := range players {
 		players[i] = &player{}
 	}
@@ -73,7 +80,11 @@ func runPlayers(ctx context.Context, cfg loadConfig) *Report {
 			ready.Done()
 			continue
 		}
-		wg.Go(func() { p.run(pctx, &cfg, ready.Done, &stopping, &measuring, start) })
+		u := cfg.rtmpURL
+		if i >= cfg.players {
+			u = cfg.flvParsed
+		}
+		wg.Go(func() { p.run(pctx, &cfg, u, ready.Done, &stopping, &measuring, start) })
 	}
 	tick.Stop()
 	ready.Wait()

@@ -1,7 +1,9 @@
 // Command rtmpload is the RTMP load generator of the benchmarks.
 //
 // By default it runs -players RTMP players in this one process against
-// -url (rtmp://host:port/app/stream), connecting them -connect-interval
+// -url (rtmp://host:port/app/stream), and -flv-players HTTP-FLV players
+// against -flv-url (http://host:port/app/stream.flv), connecting them
+// -connect-interval
 // apart, lets them play for -duration and writes a JSON report to stdout
 // (a short summary goes to stderr): players connected and disconnected,
 // bytes and audio/video frames per player and in total, egress in 1 s and
@@ -54,7 +56,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var cfg loadConfig
 	fs.StringVar(&cfg.url, "url", "", "stream URL rtmp://host:port/app/stream (required)")
-	fs.IntVar(&cfg.players, "players", 1, "players to run")
+	fs.IntVar(&cfg.players, "players", 1, "RTMP players to run")
+	fs.StringVar(&cfg.flvURL, "flv-url", "", "HTTP-FLV URL http://host:port/app/stream.flv of the -flv-players")
+	fs.IntVar(&cfg.flvPlayers, "flv-players", 0, "HTTP-FLV players to run as well")
 	fs.DurationVar(&cfg.interval, "connect-interval", 5*time.Millisecond, "time between two players' connects")
 	fs.DurationVar(&cfg.connectTimeout, "connect-timeout", 10*time.Second, "bound on one player's connect and play")
 	fs.DurationVar(&cfg.duration, "duration", 30*time.Second, "how long to play once every player is connected (with -publish: how long to publish or serve, 0 until interrupted)")
@@ -64,7 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.api, "api", "", "base URL of the server's SRS-compatible HTTP API, e.g. http://127.0.0.1:1985")
 	publish := fs.String("publish", "", "publish this FLV file in real time instead of playing")
 	reference := fs.String("reference", "", "serve -publish's file on this address as the benchmark's reference server, instead of publishing it")
-	mw := fs.Duration("mw", 0, "the reference server's merged-write latency: a batch is written once it spans more media time (0: once a later message follows)")
+	mw := fs.Duration("mw", 0, "the reference server's merged-write latency: a batch is written once it spans more media time (0: once a later message follows, when one comes within -soon; below 0: every message at once)")
+	soon := fs.Duration("soon", 12*time.Millisecond, "with -mw 0, how soon a later message must come for the reference server's message to wait for it (the data plane's realtimeSoon)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			ctx, cancel = context.WithTimeout(ctx, cfg.duration)
 			defer cancel()
 		}
-		return runReference(ctx, *reference, *publish, *mw, stderr)
+		return runReference(ctx, *reference, *publish, *mw, *soon, stderr)
 	}
 	u, err := url.Parse(cfg.url)
 	if err != nil || u.Scheme != "rtmp" {
@@ -87,7 +92,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.name == "" {
 		return fmt.Errorf("-url %q: no stream name", cfg.url)
 	}
-	cfg.path = u.Path
+	cfg.path, cfg.rtmpURL = u.Path, u
+	if cfg.flvPlayers > 0 {
+		if cfg.flvParsed, err = url.Parse(cfg.flvURL); err != nil || cfg.flvParsed.Scheme != "http" {
+			return fmt.Errorf("-flv-url %q: want http://host:port/app/stream.flv", cfg.flvURL)
+		}
+	}
 
 	if *publish != "" {
 		rep, err := runPublish(ctx, cfg, *publish)
@@ -101,8 +111,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	switch {
-	case cfg.players < 1:
-		return errors.New("-players must be at least 1")
+	case cfg.players < 0 || cfg.flvPlayers < 0 || cfg.players+cfg.flvPlayers < 1:
+		return errors.New("want at least one player (-players, -flv-players)")
 	case cfg.duration <= 0 || cfg.warmup < 0 || cfg.warmup >= cfg.duration:
 		return errors.New("want 0 <= -warmup < -duration")
 	case cfg.fps <= 0:

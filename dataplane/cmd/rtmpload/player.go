@@ -3,12 +3,11 @@ package main
 import (
 	"context"
 	"math"
+	"net/url"
 	"sync/atomic"
 	"time"
 
 	"tidecast.dev/dataplane/internal/flv"
-	"tidecast.dev/dataplane/internal/rtmp/chunk"
-	"tidecast.dev/dataplane/internal/rtmp/client"
 )
 
 // A player's states.
@@ -20,7 +19,7 @@ const (
 	stopped      // closed by us at the end
 )
 
-// player is one RTMP player. Its goroutine writes the counters; the
+// player is one RTMP or HTTP-FLV player. Its goroutine writes the counters; the
 // sampler reads them.
 type player struct {
 	state                   atomic.Int32
@@ -52,14 +51,9 @@ func (p *player) fail(state int32, err error) {
 // player plays or has failed. stopping tells an expected close from a
 // disconnection; while measuring is set, the delays of audio and video
 // messages are recorded (on the clock of epoch).
-func (p *player) run(ctx context.Context, cfg *loadConfig, ready func(), stopping, measuring *atomic.Bool, epoch time.Time) {
+func (p *player) run(ctx context.Context, cfg *loadConfig, u *url.URL, ready func(), stopping, measuring *atomic.Bool, epoch time.Time) {
 	dctx, cancel := context.WithTimeout(ctx, cfg.connectTimeout)
-	c, err := client.Dial(dctx, cfg.url)
-	if err == nil {
-		if err = c.Play(dctx, cfg.name); err != nil {
-			c.Close()
-		}
-	}
+	c, err := dialSource(dctx, u, cfg.name)
 	cancel()
 	if err != nil {
 		p.fail(failed, err)
@@ -73,7 +67,7 @@ func (p *player) run(ctx context.Context, cfg *loadConfig, ready func(), stoppin
 
 	interval := 1000 / cfg.fps // ms
 	for {
-		m, err := c.ReadMessage()
+		typ, ts, body, unpublished, err := c.next()
 		if err != nil {
 			if stopping.Load() || ctx.Err() != nil {
 				p.state.Store(stopped)
@@ -82,18 +76,18 @@ func (p *player) run(ctx context.Context, cfg *loadConfig, ready func(), stoppin
 			}
 			return
 		}
-		p.bytes.Store(c.BytesReceived())
-		if (m.Type == chunk.TypeVideo || m.Type == chunk.TypeAudio) && measuring.Load() {
-			p.delays.record(sinceMillis(epoch), m.Timestamp)
+		p.bytes.Store(c.received())
+		if (typ == flv.TagVideo || typ == flv.TagAudio) && measuring.Load() {
+			p.delays.record(sinceMillis(epoch), ts)
 		}
 		switch {
-		case m.Type == chunk.TypeVideo:
-			p.onVideo(m.Timestamp, m.Payload, interval)
-		case m.Type == chunk.TypeAudio:
-			if !flv.ParseAudio(m.Payload).SequenceHeader {
+		case typ == flv.TagVideo:
+			p.onVideo(ts, body, interval)
+		case typ == flv.TagAudio:
+			if !flv.ParseAudio(body).SequenceHeader {
 				p.audio.Add(1)
 			}
-		case m.Status == "NetStream.Play.UnpublishNotify":
+		case unpublished:
 			p.unpublications.Add(1)
 			p.haveLast = false // a new publisher may resume anywhere
 		}

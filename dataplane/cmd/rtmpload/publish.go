@@ -63,7 +63,7 @@ func runPublish(ctx context.Context, cfg loadConfig, file string) (*PublishRepor
 
 	rep := &PublishReport{URL: cfg.url, File: file}
 	start := time.Now()
-	err = play(ctx, tags, func(t tag, ts uint32, loop int) error {
+	err = play(ctx, tags, func(t tag, ts uint32, loop int, _ time.Duration) error {
 		select {
 		case err := <-lost:
 			return fmt.Errorf("connection lost: %w", err)
@@ -108,7 +108,7 @@ func readFLVFile(file string) ([]tag, error) {
 // shifts the timestamps by the file's length, measured on its video
 // frames, so the frame interval holds across the seam; the metadata and
 // sequence headers go once. send learns how many loops were completed.
-func play(ctx context.Context, tags []tag, send func(t tag, ts uint32, loops int) error) error {
+func play(ctx context.Context, tags []tag, send func(t tag, ts uint32, loops int, untilNext time.Duration) error) error {
 	span, base, err := loopSpan(tags)
 	if err != nil {
 		return err
@@ -116,15 +116,26 @@ func play(ctx context.Context, tags []tag, send func(t tag, ts uint32, loops int
 	start := time.Now()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	// at is a tag's timestamp in loop; the next tag of the last one is
+	// the next loop's first media tag.
+	at := func(i int, loop int64) int64 {
+		if i == len(tags) {
+			i, loop = 0, loop+1
+			for i < len(tags)-1 && tags[i].header() {
+				i++
+			}
+		}
+		return max(int64(tags[i].ts)-base, 0) + loop*span
+	}
 	for loop := int64(0); ; loop++ {
-		for _, t := range tags {
+		for i, t := range tags {
 			if ctx.Err() != nil {
 				return nil
 			}
 			if loop > 0 && t.header() {
 				continue
 			}
-			ts := max(int64(t.ts)-base, 0) + loop*span
+			ts := at(i, loop)
 			if wait := time.Until(start.Add(time.Duration(ts) * time.Millisecond)); wait > 0 {
 				timer.Reset(wait)
 				select {
@@ -133,7 +144,7 @@ func play(ctx context.Context, tags []tag, send func(t tag, ts uint32, loops int
 				case <-timer.C:
 				}
 			}
-			if err := send(t, uint32(ts), int(loop)); err != nil {
+			if err := send(t, uint32(ts), int(loop), time.Duration(at(i+1, loop)-ts)*time.Millisecond); err != nil {
 				return err
 			}
 		}

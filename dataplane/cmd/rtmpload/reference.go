@@ -19,7 +19,10 @@ import (
 // replies, encodes each message of the file once (as the hub does) and
 // writes it to every player with one writev per batch, a batch being
 // due once it spans more than -mw of media time (the data plane's rule;
-// 0 pairs messages as its realtime mode does), from one goroutine: no
+// 0 is realtime: a message waits for a later one only if it comes within
+// -soon, as the data plane predicts; below 0, every message is written
+// at once),
+// from one goroutine: no
 // queues, wall-clock bounds, slow
 // reader bounds, stats or deadlines. Players measure it as they measure
 // the data plane, so the ratio of the CPU figures is what the data plane
@@ -39,7 +42,7 @@ type reference struct {
 	headers [][]byte
 }
 
-func runReference(ctx context.Context, addr, file string, mw time.Duration, stderr io.Writer) error {
+func runReference(ctx context.Context, addr, file string, mw, soon time.Duration, stderr io.Writer) error {
 	tags, err := readFLVFile(file)
 	if err != nil {
 		return err
@@ -66,20 +69,7 @@ func runReference(ctx context.Context, addr, file string, mw time.Duration, stde
 
 	var batch, nb net.Buffers
 	var first uint32
-	err = play(ctx, tags, func(t tag, ts uint32, loops int) error {
-		wire := chunk.AppendMessage(nil, refChunkSize, &chunk.Message{CSID: chunk.CSIDStream, Type: t.typ, StreamID: 1, Timestamp: ts, Payload: t.body})
-		if loops == 0 && t.header() {
-			ref.mu.Lock()
-			ref.headers = append(ref.headers, wire)
-			ref.mu.Unlock()
-		}
-		if len(batch) == 0 {
-			first = ts
-		}
-		batch = append(batch, wire)
-		if !t.header() && time.Duration(ts-first)*time.Millisecond <= mw {
-			return nil
-		}
+	flush := func() {
 		ref.mu.Lock()
 		players := ref.players
 		ref.mu.Unlock()
@@ -91,6 +81,23 @@ func runReference(ctx context.Context, addr, file string, mw time.Duration, stde
 		}
 		clear(batch)
 		batch = batch[:0]
+	}
+	err = play(ctx, tags, func(t tag, ts uint32, loops int, untilNext time.Duration) error {
+		wire := chunk.AppendMessage(nil, refChunkSize, &chunk.Message{CSID: chunk.CSIDStream, Type: t.typ, StreamID: 1, Timestamp: ts, Payload: t.body})
+		if loops == 0 && t.header() {
+			ref.mu.Lock()
+			ref.headers = append(ref.headers, wire)
+			ref.mu.Unlock()
+		}
+		if len(batch) == 0 {
+			first = ts
+		}
+		batch = append(batch, wire)
+		wait := mw > 0 || (mw == 0 && untilNext <= soon)
+		if wait && !t.header() && time.Duration(ts-first)*time.Millisecond <= mw {
+			return nil
+		}
+		flush()
 		return nil
 	})
 	ln.Close()

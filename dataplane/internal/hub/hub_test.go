@@ -241,7 +241,14 @@ func TestAMergedBatchWaitsNoLongerThanTheLatencyInWallClockTime(t *testing.T) {
 	})
 }
 
-func TestARealtimeMessageGoesOutWithTheNextLaterOneOrAfterTheHold(t *testing.T) {
+// queued tells whether r has packets queued that are not due yet.
+func queued(r *testReader) (due bool, n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.due, r.n
+}
+
+func TestARealtimeMessageWaitsOnlyForALaterOneDueSoon(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHub(t, Options{})
 		p := startPublishing(t, h, PublishOptions{})
@@ -249,24 +256,50 @@ func TestARealtimeMessageGoesOutWithTheNextLaterOneOrAfterTheHold(t *testing.T) 
 		r := subscribe(h, "", ReaderOptions{})
 		defer r.Close()
 		readUntil(t, r, 3) // the headers come at once
-		p.Write(video(0, true))
-		p.Write(audio(0)) // the same timestamp: both wait
-		r.mu.Lock()
-		due, n := r.due, r.n
-		r.mu.Unlock()
-		if due || n != 2 {
-			t.Fatalf("due %v with %d queued before a later message", due, n)
+
+		// Video every 40 ms: once the stream's pace is known, nothing
+		// comes within realtimeSoon, so each frame goes out at once.
+		for i := range 4 {
+			if i > 0 {
+				time.Sleep(40 * time.Millisecond)
+			}
+			p.Write(video(i*40, i == 0))
+			if i > 0 {
+				if due, n := queued(r); !due || n != 1 {
+					t.Fatalf("frame %d: due %v with %d queued", i, due, n)
+				}
+			}
+			next(t, r)
 		}
-		p.Write(audio(23))
-		if got := next(t, r); len(got) != 3 {
-			t.Fatalf("a batch of %d, want 3", len(got))
+
+		// Audio every 10 ms as well: a message waits for the next one,
+		// and the two go out together.
+		for i := range 3 {
+			time.Sleep(10 * time.Millisecond)
+			p.Write(audio(120 + i*10))
+			if i == 2 {
+				break
+			}
+			next(t, r)
 		}
-		p.Write(video(33, false)) // and the publisher pauses
-		queued := time.Now()
+		if due, n := queued(r); due || n != 1 {
+			t.Fatalf("due %v with %d queued while the next message is expected soon", due, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+		p.Write(audio(150))
+		if got := next(t, r); len(got) != 2 {
+			t.Fatalf("a batch of %d, want the pair", len(got))
+		}
+
+		// The publisher pauses: the waiting message goes out after the
+		// hold.
+		time.Sleep(10 * time.Millisecond)
+		p.Write(audio(160))
+		queuedAt := time.Now()
 		if got := next(t, r); len(got) != 1 {
 			t.Fatalf("a batch of %d, want 1", len(got))
 		}
-		if d := time.Since(queued); d != realtimeHold {
+		if d := time.Since(queuedAt); d != realtimeHold {
 			t.Fatalf("flushed after %v, want the hold, %v", d, realtimeHold)
 		}
 	})

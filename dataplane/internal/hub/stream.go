@@ -41,6 +41,9 @@ type stream struct {
 	offset  time.Duration
 	last    time.Duration
 	started bool
+	// arrivals follow when each track's packets come, for realtime
+	// readers to tell whether another is due soon.
+	arrivals [2]arrival
 	// lastKeyframeRequest throttles keyframe requests to the publisher.
 	lastKeyframeRequest time.Time
 	// timer flushes merged batches whose oldest packet waited the
@@ -209,16 +212,49 @@ func (p *Publisher) Queue(pkt *Packet) {
 	cts := pkt.PTS - pkt.DTS
 	pkt.DTS = s.correct(pkt.DTS)
 	pkt.PTS = pkt.DTS + cts
+	soon := s.expectSoon(pkt.Track, now)
 
 	// Fan out before updating the caches: a reader that overflows now is
 	// re-primed with the configurations in force before this packet.
 	for _, r := range s.readers {
-		if r.push(pkt, now) {
+		if r.push(pkt, now, soon) {
 			p.due = append(p.due, r)
 		}
 	}
 	s.cacheLocked(pkt)
 	s.mu.Unlock()
+}
+
+// arrival is when a track's packets come: the last one, and the
+// interval between them (a moving average).
+type arrival struct {
+	last     time.Time
+	interval time.Duration
+}
+
+// expectSoon records that a packet of track t arrived at now, and tells
+// whether the stream's next packet (of any audio or video track) is
+// expected within realtimeSoon; s.mu is held.
+func (s *stream) expectSoon(t Track, now time.Time) bool {
+	if t != TrackVideo && t != TrackAudio {
+		return false
+	}
+	a := &s.arrivals[t-TrackVideo]
+	if !a.last.IsZero() {
+		gap := min(max(now.Sub(a.last), 0), time.Second)
+		if a.interval == 0 {
+			a.interval = gap
+		} else {
+			a.interval += (gap - a.interval) / 8
+		}
+	}
+	a.last = now
+	for _, a := range s.arrivals {
+		if a.interval > 0 && a.last.Add(a.interval).Sub(now) <= realtimeSoon {
+			return true
+		}
+	}
+	return false
 }
 
 // cacheLocked keeps configurations and the GOP for readers to come.
@@ -294,7 +330,7 @@ func (p *Publisher) close() (due []*Reader) {
 	s.video, s.audio, s.hasVideo = nil, nil, false
 	now := time.Now()
 	for _, r := range s.readers {
-		if r.push(unpublished, now) {
+		if r.push(unpublished, now, false) {
 			due = append(due, r)
 		}
 	}
