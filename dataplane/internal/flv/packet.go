@@ -30,8 +30,8 @@ const (
 	aacPrefixLen  = 2
 )
 
-// Packet maps a tag to a packet that owns a copy of what it needs of body.
-// It returns nil for a tag that carries nothing to forward: an empty or
+// Packet maps a tag to a packet whose payload aliases body (the caller
+// copies it if body does not stay). It returns nil for a tag that carries nothing to forward: an empty or
 // truncated body, an AVC end of sequence or command frame, script data
 // that does not decode, an unknown tag type. changed reports that the
 // track descriptions changed (see Codecs).
@@ -80,14 +80,14 @@ func videoPacket(body []byte) *hub.Packet {
 	}
 	if body[0]&0x0f != videoAVC || body[0]&0x80 != 0 {
 		v := ParseVideo(body)
-		return &hub.Packet{Track: hub.TrackVideo, Codec: hub.CodecFLV, Keyframe: v.Keyframe, Config: v.SequenceHeader, Payload: clone(body)}
+		return &hub.Packet{Track: hub.TrackVideo, Codec: hub.CodecFLV, Keyframe: v.Keyframe, Config: v.SequenceHeader, Payload: body}
 	}
 	if len(body) < avcPrefixLen || body[0]>>4 == frameCommand {
 		return nil
 	}
 	switch body[1] {
 	case avcSequenceHeader:
-		return &hub.Packet{Track: hub.TrackVideo, Codec: hub.CodecH264, Config: true, Payload: clone(body[avcPrefixLen:])}
+		return &hub.Packet{Track: hub.TrackVideo, Codec: hub.CodecH264, Config: true, Payload: body[avcPrefixLen:]}
 	case avcNALU:
 		if len(body) == avcPrefixLen {
 			return nil
@@ -98,7 +98,7 @@ func videoPacket(body []byte) *hub.Packet {
 			Codec:    hub.CodecH264,
 			PTS:      time.Duration(cts) * time.Millisecond,
 			Keyframe: body[0]>>4 == frameKey,
-			Payload:  clone(body[avcPrefixLen:]),
+			Payload:  body[avcPrefixLen:],
 		}
 	}
 	return nil // end of sequence
@@ -110,12 +110,12 @@ func audioPacket(body []byte) *hub.Packet {
 	}
 	if body[0]>>4 != soundAAC {
 		a := ParseAudio(body)
-		return &hub.Packet{Track: hub.TrackAudio, Codec: hub.CodecFLV, Config: a.SequenceHeader, Payload: clone(body)}
+		return &hub.Packet{Track: hub.TrackAudio, Codec: hub.CodecFLV, Config: a.SequenceHeader, Payload: body}
 	}
 	if len(body) <= aacPrefixLen {
 		return nil
 	}
-	return &hub.Packet{Track: hub.TrackAudio, Codec: hub.CodecAAC, Config: body[1] == aacSequenceHeader, Payload: clone(body[aacPrefixLen:])}
+	return &hub.Packet{Track: hub.TrackAudio, Codec: hub.CodecAAC, Config: body[1] == aacSequenceHeader, Payload: body[aacPrefixLen:]}
 }
 
 func scriptPacket(body []byte) *hub.Packet {
@@ -123,10 +123,8 @@ func scriptPacket(body []byte) *hub.Packet {
 	if err != nil {
 		return nil
 	}
-	return &hub.Packet{Track: hub.TrackData, Codec: hub.CodecScript, Config: name == "onMetaData", Payload: clone(body)}
+	return &hub.Packet{Track: hub.TrackData, Codec: hub.CodecScript, Config: name == "onMetaData", Payload: body}
 }
-
-func clone(b []byte) []byte { return append([]byte(nil), b...) }
 
 // describeVideo follows the video description: a sequence header
 // replaces it, a frame of a codec without sequence headers fills a gap.

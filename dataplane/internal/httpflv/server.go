@@ -21,6 +21,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -288,7 +289,10 @@ func (s *Server) Close() error {
 	if !s.closed {
 		s.closed = true
 		close(s.done)
-		clear(s.listeners) // the HTTP server closes them
+		for a, l := range s.listeners {
+			l.Close()
+			delete(s.listeners, a)
+		}
 		for p := range s.players {
 			p.out.Close()
 		}
@@ -395,38 +399,31 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, key media.StreamKe
 	tcURL := "http://" + r.Host + "/" + key.App
 	p := &player{id: s.reg.NewClientID()}
 	log := s.log.With("conn", string(p.id), "stream", key.String())
+	// The connection is ours before the reader is: a reader that stalls
+	// at once (a GOP beyond the queue's bound) closes it.
+	nc, brw, err := hj.Hijack()
+	if err != nil {
+		log.Debug("hijack", "err", err)
+		return
+	}
+	nc.SetDeadline(time.Time{}) // the write deadline is the writer's
+	p.out = egress.NewConn(nc, &p.counters, st.WriteTimeout)
 	fr := &framer{}
-	var writer *egress.Writer
+	writer := egress.NewWriter(p.out, fr, log)
 	reader, err := s.hub.Subscribe(key, tcURL, hub.ReaderOptions{
 		MWLatency: vs.MWLatency,
-		Flush:     func() { writer.Flush() },
+		Flush:     writer.Flush,
 		Stalled:   func() { p.out.Close() },
 		Live:      true,
 	})
 	if err != nil {
-		http.Error(w, "stream not found", http.StatusNotFound)
+		writeResponse(p.out, http.StatusNotFound, w.Header(), "stream not found\n")
+		p.out.Close()
 		return
 	}
-	nc, brw, err := hj.Hijack()
-	if err != nil {
-		reader.Abort()
-		reader.Close()
-		log.Debug("hijack", "err", err)
-		return
-	}
-	// The response header goes out with the first batch.
-	var head strings.Builder
-	head.WriteString("HTTP/1.1 200 OK\r\n")
-	w.Header().Set("Content-Type", "video/x-flv")
-	w.Header().Set("Transfer-Encoding", "chunked")
-	w.Header().Set("Connection", "close")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Write(&head)
-	head.WriteString("\r\n")
-	fr.head = []byte(head.String())
-
-	p.out = egress.NewConn(nc, &p.counters, st.WriteTimeout)
-	writer = egress.NewWriter(p.out, fr, log)
+	fr.head = responseHead(http.StatusOK, w.Header(), map[string]string{
+		"Content-Type": "video/x-flv", "Transfer-Encoding": "chunked", "Connection": "close", "Cache-Control": "no-cache",
+	})
 	if !s.track(p) {
 		reader.Abort()
 		reader.Close()
@@ -449,7 +446,6 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, key media.StreamKe
 	log.Info("playing", "ip", ip)
 	p.out.SetStream(reader.Counters())
 	p.counters.RecvBytes.Add(uint64(requestSize(r)))
-	nc.SetDeadline(time.Time{}) // the write deadline is the writer's
 	writer.Start(reader)
 
 	// A player sends nothing more: a read ends when it hangs up or the
@@ -463,6 +459,28 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, key media.StreamKe
 	failure := sessionError(err)
 	s.reg.RemoveClient(p.id, failure)
 	log.Info("closed", "err", err)
+}
+
+// responseHead renders a response's status line and headers: h, then
+// set.
+func responseHead(status int, h http.Header, set map[string]string) []byte {
+	h = h.Clone()
+	for k, v := range set {
+		h.Set(k, v)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
+	h.Write(&b)
+	b.WriteString("\r\n")
+	return []byte(b.String())
+}
+
+// writeResponse answers on a connection taken over from net/http.
+func writeResponse(w io.Writer, status int, h http.Header, body string) {
+	head := responseHead(status, h, map[string]string{
+		"Content-Type": "text/plain; charset=utf-8", "Content-Length": strconv.Itoa(len(body)), "Connection": "close",
+	})
+	w.Write(append(head, body...))
 }
 
 // track records a player for Close; false once the server closed.

@@ -187,6 +187,13 @@ type PublishOptions struct {
 	// new readers). Readers' requests reach it at most every 500 ms. It
 	// is called without hub locks and must not block.
 	RequestKeyframe func()
+	// Ingest, when set, runs once per packet on the publisher's goroutine
+	// once the hub has set its timestamps, before any reader sees it: the
+	// publisher's protocol may encode the packet in its own form there
+	// (Packet.SetEncoded) and point Payload into those bytes, so that a
+	// packet and its most used form share memory. It must leave Payload
+	// as it was or equal.
+	Ingest func(*Packet)
 }
 
 // Publish makes client the publisher of key. A stream that has one
@@ -200,7 +207,7 @@ func (h *Hub) Publish(key media.StreamKey, client media.ClientID, tcURL string, 
 	if s.publisher != nil {
 		return nil, media.ErrStreamBusy
 	}
-	p := &Publisher{s: s, client: client, requestKeyframe: o.RequestKeyframe}
+	p := &Publisher{s: s, client: client, requestKeyframe: o.RequestKeyframe, ingest: o.Ingest}
 	s.publisher = p
 	s.gopCache = o.GOPCache
 	s.rebase = true

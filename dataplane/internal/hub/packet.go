@@ -116,6 +116,13 @@ func (p *Packet) Encoded(f Form) []byte {
 	return b
 }
 
+// SetEncoded records b as p's encoding in form f, for a publisher's
+// protocol that made it along with the packet (see
+// PublishOptions.Ingest); only before readers see p.
+func (p *Packet) SetEncoded(f Form, b []byte) {
+	p.enc.Store(&encoding{form: f, b: b, next: p.enc.Load()})
+}
+
 // header tells whether readers must never skip p.
 func (p *Packet) header() bool { return p.Kind != KindMedia || p.Config }
 

@@ -158,6 +158,7 @@ type Publisher struct {
 	s               *stream
 	client          media.ClientID
 	requestKeyframe func()
+	ingest          func(*Packet)
 	// due collects the readers to flush.
 	due []*Reader
 }
@@ -212,6 +213,9 @@ func (p *Publisher) Queue(pkt *Packet) {
 	cts := pkt.PTS - pkt.DTS
 	pkt.DTS = s.correct(pkt.DTS)
 	pkt.PTS = pkt.DTS + cts
+	if p.ingest != nil {
+		p.ingest(pkt)
+	}
 	soon := s.expectSoon(pkt.Track, now)
 
 	// Fan out before updating the caches: a reader that overflows now is

@@ -362,7 +362,8 @@ func (c *conn) onPublish(name string) error {
 	if err != nil {
 		return c.refuse("NetStream.Publish.Denied", err)
 	}
-	pub, err := c.srv.hub.Publish(key, c.id, stripQuery(c.tcURL), hub.PublishOptions{GOPCache: vs.GopCache})
+	form := chunkForm{size: c.srv.settings.Load().ChunkSize}
+	pub, err := c.srv.hub.Publish(key, c.id, stripQuery(c.tcURL), hub.PublishOptions{GOPCache: vs.GopCache, Ingest: form.ingest})
 	if err != nil {
 		return c.refuse("NetStream.Publish.BadName", fmt.Errorf("publish %s: %w", key, err))
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"sync"
 
 	"tidecast.dev/dataplane/internal/amf0"
@@ -10,7 +11,8 @@ import (
 )
 
 // ingest turns a publisher's audio, video or data message into a hub
-// packet and queues it. The message is not retained.
+// packet and queues it. The message is not retained (see
+// chunkForm.ingest).
 func (c *conn) ingest(m *chunk.Message) {
 	payload, typ := m.Payload, m.Type
 	switch typ {
@@ -47,6 +49,20 @@ func unwrapDataFrame(payload []byte) []byte {
 		return payload[n:]
 	}
 	return payload
+}
+
+// ingest encodes a published packet in the publisher's chunk form, which
+// most players use, and points its payload into those bytes (its
+// hub.PublishOptions.Ingest): the payload then lives once, in the
+// encoding, and stops aliasing the chunk reader's buffer.
+func (f chunkForm) ingest(p *hub.Packet) {
+	enc := f.AppendPacket(nil, p)
+	p.SetEncoded(f, enc)
+	if n, ok := flv.BodyLen(p); ok && n <= f.size {
+		p.Payload = enc[len(enc)-len(p.Payload):] // one chunk: the body ends it
+	} else {
+		p.Payload = bytes.Clone(p.Payload)
+	}
 }
 
 // chunkForm is the RTMP form of packets: one message on MessageStreamID,
