@@ -96,7 +96,10 @@ rtmp_suite() (
 		"$load" -publish "$file" -url "rtmp://$rtmp/live/bench" -duration 600s >/dev/null 2>"$dir/pub.log" &
 		pub=$!
 		pids+=("$pub")
-		await_stream "$api"
+		if ! await_stream "$api"; then
+			tail -n 20 "$dir/dp.log" "$dir/pub.log" "$dir/cp.log" >&2
+			return 1
+		fi
 		if ((nflv > 0)); then
 			echo "== $(printf "$shown_flv" "$n" "$nflv") # vhost __defaultVhost__ { $vhost }" >&2
 		else

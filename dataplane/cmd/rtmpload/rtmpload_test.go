@@ -12,9 +12,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"tidecast.dev/dataplane/internal/hub"
+	"tidecast.dev/dataplane/internal/mediatest"
 	"time"
 
 	"tidecast.dev/dataplane/internal/amf0"
@@ -196,28 +196,10 @@ func TestPlayersGetEveryFrameOfTheLoopingPublisher(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func TestPlayersGetEveryFrameFromTheReferenceServer(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var log syncBuffer
+	var log mediatest.SyncBuffer
 	served := make(chan error, 1)
 	go func() {
 		served <- run(ctx, []string{"-reference", "127.0.0.1:0", "-publish", writeFLV(t, testStream(t, 1)), "-mw", "100ms", "-duration", "0"}, io.Discard, &log)

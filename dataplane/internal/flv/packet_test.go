@@ -30,8 +30,8 @@ func TestTagBodiesMapToCodecLevelPacketsAndBack(t *testing.T) {
 		want    want
 		payload []byte
 	}{
-		{"an AVC sequence header", TagVideo, append([]byte{0x17, 0, 0, 0, 0}, avcC(spsHigh640x360)...),
-			want{Track: hub.TrackVideo, Codec: hub.CodecH264, Config: true}, avcC(spsHigh640x360)},
+		{"an AVC sequence header", TagVideo, append([]byte{0x17, 0, 0, 0, 0}, avcRecord...),
+			want{Track: hub.TrackVideo, Codec: hub.CodecH264, Config: true}, avcRecord},
 		{"an AVC keyframe with a composition time", TagVideo, []byte{0x17, 1, 0, 0, 40, 0, 0, 0, 1, 0x65},
 			want{Track: hub.TrackVideo, Codec: hub.CodecH264, Keyframe: true, PTS: 40 * time.Millisecond}, []byte{0, 0, 0, 1, 0x65}},
 		{"an AVC inter frame with a negative composition time", TagVideo, []byte{0x27, 1, 0xff, 0xff, 0xf6, 0, 0, 0, 1, 0x41},
@@ -108,7 +108,7 @@ func TestTimestampsKeepGoingAcrossTheWrapAndStepBack(t *testing.T) {
 
 func TestTheDemuxerFollowsTheTrackDescriptions(t *testing.T) {
 	var d Demuxer
-	if _, changed := d.Packet(TagVideo, 0, append([]byte{0x17, 0, 0, 0, 0}, avcC(spsHigh640x360)...)); !changed {
+	if _, changed := d.Packet(TagVideo, 0, append([]byte{0x17, 0, 0, 0, 0}, avcRecord...)); !changed {
 		t.Fatal("a sequence header changed nothing")
 	}
 	if _, changed := d.Packet(TagVideo, 0, []byte{0x17, 1, 0, 0, 0, 0, 0, 0, 1, 0x65}); changed {

@@ -12,15 +12,14 @@
 package httpflv
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +28,7 @@ import (
 
 	"tidecast.dev/dataplane/internal/egress"
 	"tidecast.dev/dataplane/internal/hub"
+	"tidecast.dev/dataplane/internal/listeners"
 	"tidecast.dev/dataplane/internal/media"
 )
 
@@ -81,15 +81,9 @@ type settings struct {
 
 func (s Settings) normalized() (*settings, error) {
 	st := &settings{Settings: s, vhosts: make(map[string]vhost, len(s.Vhosts))}
-	st.Listen = nil
-	for _, a := range s.Listen {
-		n, err := media.ListenAddr(a)
-		if err != nil {
-			return nil, fmt.Errorf("httpflv: %w", err)
-		}
-		if !slices.Contains(st.Listen, n) {
-			st.Listen = append(st.Listen, n)
-		}
+	var err error
+	if st.Listen, err = listeners.Normalize(s.Listen); err != nil {
+		return nil, fmt.Errorf("httpflv: %w", err)
 	}
 	if st.MaxConnections <= 0 {
 		st.MaxConnections = 1000
@@ -125,21 +119,20 @@ var (
 
 // Server serves HTTP-FLV.
 type Server struct {
-	hub  Hub
-	reg  Registry
-	log  *slog.Logger
-	http *http.Server
+	hub       Hub
+	reg       Registry
+	log       *slog.Logger
+	http      *http.Server
+	listeners *listeners.Set
 
-	applyMu sync.Mutex // serialises Apply
-
-	mu        sync.Mutex
-	settings  *settings
-	listeners map[string]net.Listener
-	players   map[*player]struct{}
-	running   bool
-	closed    bool
-	done      chan struct{}
-	wg        sync.WaitGroup // Serve loops and players
+	mu       sync.Mutex
+	settings *settings
+	players  map[*player]struct{}
+	running  bool
+	closed   bool
+	done     chan struct{}
+	// sessions joins the players' handlers, which Close outlives.
+	sessions sync.WaitGroup
 }
 
 // New validates the settings and opens the listeners.
@@ -166,44 +159,14 @@ func New(st Settings, h Hub, reg Registry, log *slog.Logger) (*Server, error) {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
-	if s.listeners, err = listenAll(n.Listen, nil); err != nil {
-		return nil, err
+	if s.listeners, err = listeners.Open(n.Listen, s.serve, s.log); err != nil {
+		return nil, fmt.Errorf("httpflv: %w", err)
 	}
 	return s, nil
 }
 
-// listenAll opens the addresses not in have; on failure it closes what it
-// opened.
-func listenAll(addrs []string, have map[string]net.Listener) (map[string]net.Listener, error) {
-	opened := make(map[string]net.Listener)
-	for _, a := range addrs {
-		if _, ok := have[a]; ok {
-			continue
-		}
-		l, err := net.Listen("tcp", a)
-		if err != nil {
-			for _, l := range opened {
-				l.Close()
-			}
-			return nil, fmt.Errorf("httpflv: listen %s: %w", a, err)
-		}
-		opened[a] = l
-	}
-	return opened, nil
-}
-
 // Addrs returns the listeners' addresses, in the order of Settings.Listen.
-func (s *Server) Addrs() []net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []net.Addr
-	for _, a := range s.settings.Listen {
-		if l, ok := s.listeners[a]; ok {
-			out = append(out, l.Addr())
-		}
-	}
-	return out
-}
+func (s *Server) Addrs() []net.Addr { return s.listeners.Addrs() }
 
 // Apply changes the settings live: new listeners open before removed ones
 // close, and players are never cut off. On error nothing changed.
@@ -212,40 +175,16 @@ func (s *Server) Apply(st Settings) error {
 	if err != nil {
 		return err
 	}
-	s.applyMu.Lock()
-	defer s.applyMu.Unlock()
-	s.mu.Lock()
-	if s.closed {
+	err = s.listeners.Move(n.Listen, func() {
+		s.mu.Lock()
+		s.settings = n
 		s.mu.Unlock()
+	})
+	if errors.Is(err, listeners.ErrClosed) {
 		return ErrClosed
 	}
-	have := maps.Clone(s.listeners)
-	s.mu.Unlock()
-	opened, err := listenAll(n.Listen, have)
 	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		for _, l := range opened {
-			l.Close()
-		}
-		return ErrClosed
-	}
-	s.settings = n
-	for a, l := range opened {
-		s.listeners[a] = l
-		if s.running {
-			s.serve(l)
-		}
-	}
-	for a, l := range s.listeners {
-		if !slices.Contains(n.Listen, a) {
-			l.Close()
-			delete(s.listeners, a)
-			s.log.Info("stopped listening", "addr", a)
-		}
+		return fmt.Errorf("httpflv: %w", err)
 	}
 	return nil
 }
@@ -261,10 +200,10 @@ func (s *Server) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	s.running = true
-	for _, l := range s.listeners {
-		s.serve(l)
-	}
 	s.mu.Unlock()
+	if err := s.listeners.Start(); err != nil {
+		return ErrClosed
+	}
 	select {
 	case <-ctx.Done():
 	case <-s.done:
@@ -272,14 +211,11 @@ func (s *Server) Run(ctx context.Context) error {
 	return s.Close()
 }
 
-// serve runs the HTTP server on l; s.mu is held.
+// serve runs the HTTP server on l until l closes.
 func (s *Server) serve(l net.Listener) {
-	s.log.Info("listening", "addr", l.Addr().String())
-	s.wg.Go(func() {
-		if err := s.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
-			s.log.Warn("serving", "addr", l.Addr().String(), "err", err)
-		}
-	})
+	if err := s.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+		s.log.Warn("serving", "addr", l.Addr().String(), "err", err)
+	}
 }
 
 // Close closes the listeners, requests in progress and players, and
@@ -289,17 +225,14 @@ func (s *Server) Close() error {
 	if !s.closed {
 		s.closed = true
 		close(s.done)
-		for a, l := range s.listeners {
-			l.Close()
-			delete(s.listeners, a)
-		}
 		for p := range s.players {
 			p.out.Close()
 		}
 	}
 	s.mu.Unlock()
+	s.listeners.Close()
 	s.http.Close()
-	s.wg.Wait()
+	s.sessions.Wait()
 	return nil
 }
 
@@ -450,7 +383,7 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, key media.StreamKe
 
 	// A player sends nothing more: a read ends when it hangs up or the
 	// connection is closed (kick, stall, failed write, end of stream).
-	err = discard(brw.Reader, &p.counters)
+	err = discard(nc, brw.Reader, &p.counters)
 	writer.Close()
 	if we := p.out.WriteErr(); we != nil && errors.Is(err, net.ErrClosed) {
 		err = we
@@ -491,6 +424,7 @@ func (s *Server) track(p *player) bool {
 		return false
 	}
 	s.players[p] = struct{}{}
+	s.sessions.Add(1)
 	return true
 }
 
@@ -498,6 +432,7 @@ func (s *Server) untrack(p *player) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.players, p)
+	s.sessions.Done()
 }
 
 // Players returns how many players are connected.
@@ -507,12 +442,15 @@ func (s *Server) Players() int {
 	return len(s.players)
 }
 
-// discard reads and counts what the client sends (through the reader
-// net/http read ahead with) until the connection ends, and returns why.
-func discard(r io.Reader, counters *media.Counters) error {
-	buf := make([]byte, 512)
+// discard reads and counts what the client sends until the connection
+// ends, and returns why: first what net/http had read ahead (then its
+// buffers are garbage), then the socket, in small reads.
+func discard(nc net.Conn, ahead *bufio.Reader, counters *media.Counters) error {
+	n, _ := ahead.Discard(ahead.Buffered())
+	counters.RecvBytes.Add(uint64(n))
+	var buf [64]byte
 	for {
-		n, err := r.Read(buf)
+		n, err := nc.Read(buf[:])
 		counters.RecvBytes.Add(uint64(n))
 		if err != nil {
 			return err

@@ -35,23 +35,24 @@ func Eventually(t testing.TB, within time.Duration, what string, cond func() boo
 // Process is a child process killed when the test ends.
 type Process struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *SyncBuffer
 	exited chan struct{}
 	err    error
 }
 
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for a writer and a reader.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
@@ -61,7 +62,7 @@ func (b *syncBuffer) String() string {
 // line by line from the process's own reading goroutine.
 func Start(t testing.TB, onStdout func(line string), name string, args ...string) *Process {
 	t.Helper()
-	p := &Process{cmd: exec.Command(name, args...), stderr: &syncBuffer{}, exited: make(chan struct{})}
+	p := &Process{cmd: exec.Command(name, args...), stderr: &SyncBuffer{}, exited: make(chan struct{})}
 	p.cmd.Stderr = p.stderr
 	var stdout io.ReadCloser
 	if onStdout != nil {

@@ -13,14 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"tidecast.dev/dataplane/internal/hub"
+	"tidecast.dev/dataplane/internal/listeners"
 	"tidecast.dev/dataplane/internal/media"
 )
 
@@ -47,21 +46,18 @@ var (
 
 // Server serves RTMP.
 type Server struct {
-	reg      Registry
-	log      *slog.Logger
-	hub      Hub
-	settings atomic.Pointer[Settings]
+	reg       Registry
+	log       *slog.Logger
+	hub       Hub
+	settings  atomic.Pointer[Settings]
+	listeners *listeners.Set
 
-	// applyMu serialises Apply, so listener changes do not interleave.
-	applyMu sync.Mutex
-
-	mu        sync.Mutex
-	listeners map[string]net.Listener
-	conns     map[*conn]struct{}
-	running   bool
-	closed    bool
-	done      chan struct{}
-	wg        sync.WaitGroup // acceptors and connections
+	mu      sync.Mutex
+	conns   map[*conn]struct{}
+	running bool
+	closed  bool
+	done    chan struct{}
+	wg      sync.WaitGroup // connections
 }
 
 // New validates the settings and opens the listeners.
@@ -80,46 +76,15 @@ func New(settings Settings, h Hub, reg Registry, log *slog.Logger) (*Server, err
 		conns: make(map[*conn]struct{}),
 		done:  make(chan struct{}),
 	}
-	if s.listeners, err = listenAll(st.Listen, nil); err != nil {
-		return nil, err
+	if s.listeners, err = listeners.Open(st.Listen, s.accept, s.log); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.settings.Store(&st)
 	return s, nil
 }
 
-// listenAll opens the addresses not in have; on failure it closes what it
-// opened.
-func listenAll(addrs []string, have map[string]net.Listener) (map[string]net.Listener, error) {
-	opened := make(map[string]net.Listener)
-	for _, a := range addrs {
-		if _, ok := have[a]; ok {
-			continue
-		}
-		l, err := net.Listen("tcp", a)
-		if err != nil {
-			for _, l := range opened {
-				l.Close()
-			}
-			return nil, fmt.Errorf("server: listen %s: %w", a, err)
-		}
-		opened[a] = l
-	}
-	return opened, nil
-}
-
 // Addrs returns the listeners' addresses, in the order of Settings.Listen.
-func (s *Server) Addrs() []net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.settings.Load() // under mu: Apply swaps it with the listeners
-	var out []net.Addr
-	for _, a := range st.Listen {
-		if l, ok := s.listeners[a]; ok {
-			out = append(out, l.Addr())
-		}
-	}
-	return out
-}
+func (s *Server) Addrs() []net.Addr { return s.listeners.Addrs() }
 
 // Apply changes the settings live. New listeners open before removed ones
 // close, and established connections are never closed; the other settings
@@ -129,42 +94,11 @@ func (s *Server) Apply(settings Settings) error {
 	if err != nil {
 		return err
 	}
-	s.applyMu.Lock()
-	defer s.applyMu.Unlock()
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return ErrClosed
-	}
-	have := maps.Clone(s.listeners)
-	s.mu.Unlock()
-
-	opened, err := listenAll(st.Listen, have)
-	if err != nil {
-		return err
-	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed { // closed while the new listeners opened
-		for _, l := range opened {
-			l.Close()
+	if err := s.listeners.Move(st.Listen, func() { s.settings.Store(&st) }); err != nil {
+		if errors.Is(err, listeners.ErrClosed) {
+			return ErrClosed
 		}
-		return ErrClosed
-	}
-	s.settings.Store(&st)
-	for a, l := range opened {
-		s.listeners[a] = l
-		if s.running {
-			s.startAcceptor(l)
-		}
-	}
-	for a, l := range s.listeners {
-		if !slices.Contains(st.Listen, a) {
-			l.Close()
-			delete(s.listeners, a)
-			s.log.Info("stopped listening", "addr", a)
-		}
+		return fmt.Errorf("server: %w", err)
 	}
 	return nil
 }
@@ -181,10 +115,10 @@ func (s *Server) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	s.running = true
-	for _, l := range s.listeners {
-		s.startAcceptor(l)
-	}
 	s.mu.Unlock()
+	if err := s.listeners.Start(); err != nil {
+		return ErrClosed
+	}
 	select {
 	case <-ctx.Done():
 	case <-s.done:
@@ -199,23 +133,16 @@ func (s *Server) Close() error {
 	if !s.closed {
 		s.closed = true
 		close(s.done)
-		for a, l := range s.listeners {
-			l.Close()
-			delete(s.listeners, a)
-		}
-		for c := range s.conns {
-			c.kick()
-		}
+	}
+	s.mu.Unlock()
+	s.listeners.Close() // the acceptors return
+	s.mu.Lock()
+	for c := range s.conns {
+		c.kick()
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
 	return nil
-}
-
-// startAcceptor runs an accept loop for l; s.mu is held.
-func (s *Server) startAcceptor(l net.Listener) {
-	s.log.Info("listening", "addr", l.Addr().String())
-	s.wg.Go(func() { s.accept(l) })
 }
 
 func (s *Server) accept(l net.Listener) {

@@ -3,9 +3,9 @@ package server
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"time"
 
+	"tidecast.dev/dataplane/internal/listeners"
 	"tidecast.dev/dataplane/internal/media"
 )
 
@@ -59,15 +59,9 @@ func (s Settings) normalized() (Settings, error) {
 	if len(s.Listen) == 0 {
 		return s, fmt.Errorf("server: no listen address")
 	}
-	var listen []string
-	for _, a := range s.Listen {
-		n, err := media.ListenAddr(a)
-		if err != nil {
-			return s, err
-		}
-		if !slices.Contains(listen, n) {
-			listen = append(listen, n)
-		}
+	listen, err := listeners.Normalize(s.Listen)
+	if err != nil {
+		return s, fmt.Errorf("server: %w", err)
 	}
 	s.Listen = listen
 	s.Vhosts = maps.Clone(s.Vhosts)
