@@ -12,7 +12,6 @@
 package httpflv
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -131,7 +130,7 @@ type Server struct {
 	running  bool
 	closed   bool
 	done     chan struct{}
-	// sessions joins the players' handlers, which Close outlives.
+	// sessions joins the players' sessions.
 	sessions sync.WaitGroup
 }
 
@@ -307,6 +306,7 @@ func (s *Server) streamKey(r *http.Request) (media.StreamKey, error) {
 // player is one HTTP-FLV session.
 type player struct {
 	id       media.ClientID
+	nc       net.Conn // read by the session, written through out
 	out      *egress.Conn
 	counters media.Counters
 }
@@ -340,7 +340,7 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, key media.StreamKe
 		return
 	}
 	nc.SetDeadline(time.Time{}) // the write deadline is the writer's
-	p.out = egress.NewConn(nc, &p.counters, st.WriteTimeout)
+	p.nc, p.out = nc, egress.NewConn(nc, &p.counters, st.WriteTimeout)
 	fr := &framer{}
 	writer := egress.NewWriter(p.out, fr, log)
 	reader, err := s.hub.Subscribe(key, tcURL, hub.ReaderOptions{
@@ -357,15 +357,12 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, key media.StreamKe
 	fr.head = responseHead(http.StatusOK, w.Header(), map[string]string{
 		"Content-Type": "video/x-flv", "Transfer-Encoding": "chunked", "Connection": "close", "Cache-Control": "no-cache",
 	})
-	if !s.track(p) {
-		reader.Abort()
-		reader.Close()
-		nc.Close()
-		return
-	}
-	defer s.untrack(p)
+	// Bytes net/http read ahead are the client's; then its buffers, and
+	// its goroutine, are let go: the session runs on a goroutine of its own.
+	n, _ := brw.Reader.Discard(brw.Reader.Buffered())
+	p.counters.RecvBytes.Add(uint64(n + requestSize(r)))
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	s.reg.AddClient(media.ClientInfo{
+	info := media.ClientInfo{
 		ID:            p.id,
 		StreamID:      reader.StreamID(),
 		Type:          media.FLVPlay,
@@ -375,22 +372,32 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, key media.StreamKe
 		PageURL:       r.Referer(),
 		TcURL:         tcURL,
 		ConnectedAt:   time.Now(),
-	}, &p.counters, func() { p.out.Close() })
-	log.Info("playing", "ip", ip)
+	}
+	if !s.track(p, func() { s.session(p, info, reader, writer, log) }) {
+		reader.Abort()
+		reader.Close()
+		nc.Close()
+	}
+}
+
+// session plays a stream to a player until the connection ends, and
+// cleans up after it.
+func (s *Server) session(p *player, info media.ClientInfo, reader *hub.Reader, writer *egress.Writer, log *slog.Logger) {
+	defer s.untrack(p)
+	s.reg.AddClient(info, &p.counters, func() { p.out.Close() })
+	log.Info("playing", "ip", info.IP)
 	p.out.SetStream(reader.Counters())
-	p.counters.RecvBytes.Add(uint64(requestSize(r)))
 	writer.Start(reader)
 
 	// A player sends nothing more: a read ends when it hangs up or the
 	// connection is closed (kick, stall, failed write, end of stream).
-	err = discard(nc, brw.Reader, &p.counters)
+	err := discard(p.nc, &p.counters)
 	writer.Close()
 	if we := p.out.WriteErr(); we != nil && errors.Is(err, net.ErrClosed) {
 		err = we
 	}
 	p.out.Close()
-	failure := sessionError(err)
-	s.reg.RemoveClient(p.id, failure)
+	s.reg.RemoveClient(p.id, sessionError(err))
 	log.Info("closed", "err", err)
 }
 
@@ -416,15 +423,16 @@ func writeResponse(w io.Writer, status int, h http.Header, body string) {
 	w.Write(append(head, body...))
 }
 
-// track records a player for Close; false once the server closed.
-func (s *Server) track(p *player) bool {
+// track records a player for Close and starts its session; false once
+// the server closed.
+func (s *Server) track(p *player, session func()) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return false
 	}
 	s.players[p] = struct{}{}
-	s.sessions.Add(1)
+	s.sessions.Go(session)
 	return true
 }
 
@@ -432,7 +440,6 @@ func (s *Server) untrack(p *player) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.players, p)
-	s.sessions.Done()
 }
 
 // Players returns how many players are connected.
@@ -443,14 +450,11 @@ func (s *Server) Players() int {
 }
 
 // discard reads and counts what the client sends until the connection
-// ends, and returns why: first what net/http had read ahead (then its
-// buffers are garbage), then the socket, in small reads.
-func discard(nc net.Conn, ahead *bufio.Reader, counters *media.Counters) error {
-	n, _ := ahead.Discard(ahead.Buffered())
-	counters.RecvBytes.Add(uint64(n))
+// ends, and returns why.
+func discard(r io.Reader, counters *media.Counters) error {
 	var buf [64]byte
 	for {
-		n, err := nc.Read(buf[:])
+		n, err := r.Read(buf[:])
 		counters.RecvBytes.Add(uint64(n))
 		if err != nil {
 			return err
