@@ -16,9 +16,10 @@ type Config struct {
 	Listen             []string // RTMP listen addresses, [ip:]port
 	MaxConnections     int
 	ChunkSize          int
-	Daemon             bool
+	Daemon             bool // accepted; the process always stays in the foreground (a warning says so when on)
 	PidFile            string
-	ServerID           string // empty: generated and persisted by the server
+	WritePid           bool   // pid was given (file or SRS_PID): the process writes PidFile while it runs
+	ServerID           string // empty: generated and persisted by the server; else see CheckServerID
 	WorkDir            string
 	QueryLatestVersion bool
 	Log                Log

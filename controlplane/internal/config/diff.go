@@ -39,7 +39,7 @@ func (c *Config) Diff(old *Config) Changes {
 		Exporter: c.Exporter != old.Exporter,
 		LogLevel: c.Log.EffectiveLevel() != old.Log.EffectiveLevel(),
 		Log:      c.Log.Tank != old.Log.Tank || c.Log.File != old.Log.File,
-		Process: c.Daemon != old.Daemon || c.PidFile != old.PidFile || c.WorkDir != old.WorkDir ||
+		Process: c.Daemon != old.Daemon || c.PidFile != old.PidFile || c.WritePid != old.WritePid || c.WorkDir != old.WorkDir ||
 			c.ServerID != old.ServerID || c.QueryLatestVersion != old.QueryLatestVersion,
 		Fleet: c.Fleet != old.Fleet,
 	}

@@ -32,12 +32,26 @@
 // EnvNames); a non-empty value wins over the file, vhost.* variables apply
 // to every vhost, and SRS_LISTEN is split on spaces. Switches follow SRS:
 // one that defaults to off is on only for "on", one that defaults to on is
-// off only for "off". Scalars take exactly one value and may appear once
-// per block. Unknown directives are errors where SRS rejects them (top
-// level, http_api, http_server, rtc_server, exporter, vhost, ...); SRS
-// directives we do not implement (hls, dvr, http_hooks, stats, ...) are
-// accepted and listed once each in Config.Warnings. Errors are *Error and
-// name the file and line (or the variable) and the directive path.
+// off only for "off". Scalars take exactly one value. A directive or block
+// given twice in one block is accepted as SRS accepts it: the first is
+// used (SrsConfDirective::get returns the first match) and the others are
+// ignored with a warning naming both lines. SRS's renames apply first, as
+// in srs_config_transform_vhost: http_stream is http_server (the first of
+// the two wins), and SRS 3 vhost directives move into play, where they
+// override play's own. Unknown directives are errors where SRS rejects
+// them (top level, http_api, http_server, rtc_server, exporter, vhost,
+// ...); SRS directives we do not implement (hls, dvr, http_hooks, stats,
+// ...) are accepted and listed once each in Config.Warnings, and those
+// that guard who may publish and play (http_hooks, security, refer) get a
+// warning saying what is not enforced when they are on. Warnings are
+// bounded in number.
+//
+// Errors are *Error and name the file and line (or the variable) and the
+// directive path. They never copy raw input: a word is quoted as a
+// directive name only when it has a name's shape (and, for a statement
+// that never ended, only when it is a directive we know), and a value only
+// when it is short, escaped; `include /etc/shadow;` reports the file and
+// line and "not a directive", not the line.
 //
 // # The fleet block
 //

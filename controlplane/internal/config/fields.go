@@ -65,6 +65,29 @@ func text[T any](path string, p func(*T) *string) field[T] {
 	return scalar(path, p, func(s string) (string, error) { return s, nil })
 }
 
+// identifier is server_id (see CheckServerID).
+func identifier[T any](path string, p func(*T) *string) field[T] {
+	return scalar(path, p, func(s string) (string, error) { return s, CheckServerID(s) })
+}
+
+// MaxServerIDLen bounds server_id; SRS generates ids like "vid-0a1b2c3".
+const MaxServerIDLen = 64
+
+// CheckServerID accepts a server id fit to appear in every API response
+// and metric label: at most MaxServerIDLen bytes of printable ASCII
+// without spaces. Empty means "generate one".
+func CheckServerID(id string) error {
+	if len(id) > MaxServerIDLen {
+		return fmt.Errorf("a value of %d bytes: expecting at most %d printable ASCII characters", len(id), MaxServerIDLen)
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c <= ' ' || c > '~' {
+			return fmt.Errorf("invalid value %s: expecting printable ASCII characters without spaces, such as vid-0a1b2c3", quoteValue(id))
+		}
+	}
+	return nil
+}
+
 func secret[T any](path string, p func(*T) *Secret) field[T] {
 	return scalar(path, p, func(s string) (Secret, error) { return Secret(s), nil })
 }
@@ -72,7 +95,7 @@ func secret[T any](path string, p func(*T) *Secret) field[T] {
 func oneOf[T any](path string, p func(*T) *string, allowed ...string) field[T] {
 	return scalar(path, p, func(s string) (string, error) {
 		if !slices.Contains(allowed, s) {
-			return "", fmt.Errorf("invalid value %q, expecting one of %s", s, strings.Join(allowed, ", "))
+			return "", fmt.Errorf("invalid value %s, expecting one of %s", quoteValue(s), strings.Join(allowed, ", "))
 		}
 		return s, nil
 	})
@@ -90,10 +113,10 @@ func endpoint[T any](path string, p func(*T) *string) field[T] {
 func mount[T any](path string, p func(*T) *string) field[T] {
 	return scalar(path, p, func(s string) (string, error) {
 		if !strings.HasSuffix(s, ".flv") {
-			return "", fmt.Errorf("invalid mount %q: must end in .flv (only HTTP-FLV is served)", s)
+			return "", fmt.Errorf("invalid mount %s: must end in .flv (only HTTP-FLV is served)", quoteValue(s))
 		}
 		if !strings.Contains(s, "[stream]") {
-			return "", fmt.Errorf("invalid mount %q: must contain [stream]", s)
+			return "", fmt.Errorf("invalid mount %s: must contain [stream]", quoteValue(s))
 		}
 		return s, nil
 	})
@@ -144,9 +167,9 @@ func parseInt(s string, lo, hi int) (int, error) {
 	n, err := strconv.Atoi(s)
 	if err != nil || s[0] < '0' || s[0] > '9' || n < lo || n > hi {
 		if hi == maxInt {
-			return 0, fmt.Errorf("invalid value %q, expecting an integer of at least %d", s, lo)
+			return 0, fmt.Errorf("invalid value %s, expecting an integer of at least %d", quoteValue(s), lo)
 		}
-		return 0, fmt.Errorf("invalid value %q, expecting an integer in %d..%d", s, lo, hi)
+		return 0, fmt.Errorf("invalid value %s, expecting an integer in %d..%d", quoteValue(s), lo, hi)
 	}
 	return n, nil
 }
@@ -159,15 +182,15 @@ func checkEndpoint(s string) error {
 		port = s[i+1:]
 		if inner, ok := strings.CutPrefix(host, "["); ok && strings.HasSuffix(inner, "]") {
 			if a, err := netip.ParseAddr(inner[:len(inner)-1]); err != nil || !a.Is6() {
-				return fmt.Errorf("invalid address %q: expecting an IPv6 address between brackets", s)
+				return fmt.Errorf("invalid address %s: expecting an IPv6 address between brackets", quoteValue(s))
 			}
 		} else if a, err := netip.ParseAddr(host); err != nil || !a.Is4() {
-			return fmt.Errorf("invalid address %q: expecting [ip:]port (IPv6 as [::1]:port)", s)
+			return fmt.Errorf("invalid address %s: expecting [ip:]port (IPv6 as [::1]:port)", quoteValue(s))
 		}
 	}
 	// Port 0 asks the system for a free port (the server logs the one it got).
 	if _, err := parseInt(port, 0, 65535); err != nil {
-		return fmt.Errorf("invalid port %q", port)
+		return fmt.Errorf("invalid port %s", quoteValue(port))
 	}
 	return nil
 }

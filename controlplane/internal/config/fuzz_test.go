@@ -17,6 +17,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("listen 1935; vhost a { play { mw_latency 0; } rtc { enabled on; } hls { x y; } }"))
 	f.Add([]byte("listen [::1]:1935; http_api { enabled on; auth { password 'a b'; } https { listen 1990; } }"))
 	f.Add([]byte("listen 1; fleet { token t; ping_interval 10; expire_after 30; tls { enabled on; key k; cert c; } }"))
+	f.Add([]byte("listen 1; max_connections 1; max_connections 2; http_stream { enabled on; } http_server { listen 1; }"))
+	f.Add([]byte("listen 1; server_id \"a\x00\"; vhost a { gop_cache on; play { gop_cache off; } http_hooks { enabled on; } }"))
+	f.Add([]byte("listen 1;\nroot:*:20228:0:99999:7:::\n"))
 
 	f.Fuzz(func(t *testing.T, src []byte) {
 		files := memFS{"self.conf": string(src)}
@@ -30,7 +33,25 @@ func FuzzParse(f *testing.F) {
 			if _, ok := errors.AsType[*Error](err); !ok {
 				t.Fatalf("Load error %T is not a *Error: %v", err, err)
 			}
+			// Whatever the input, the message is printable ASCII of a
+			// bounded length: raw input is never copied into it.
+			msg := err.Error()
+			for i := 0; i < len(msg); i++ {
+				if msg[i] < ' ' || msg[i] > '~' {
+					t.Fatalf("error has byte %#x: %q", msg[i], msg)
+				}
+			}
+			if len(msg) > 3*maxPathLen {
+				t.Fatalf("error of %d bytes", len(msg))
+			}
 			return
+		}
+		for _, w := range c.Warnings {
+			for i := 0; i < len(w); i++ {
+				if w[i] < ' ' || w[i] > '~' {
+					t.Fatalf("warning has byte %#x: %q", w[i], w)
+				}
+			}
 		}
 		if _, ok := c.Vhost(DefaultVhost); !ok || len(c.Listen) == 0 {
 			t.Fatalf("loaded config lacks the default vhost or a listen address: %+v", c)

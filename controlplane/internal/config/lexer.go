@@ -33,7 +33,7 @@ func (l *lexer) statement() (words []string, end terminator, line int, err error
 		l.skipBlanks()
 		if l.pos == len(l.src) {
 			if len(words) > 0 {
-				return nil, 0, 0, l.errorf(line, words[0], `unexpected end of file, expecting ";" or "{"`)
+				return nil, 0, 0, l.wordError(line, words[0], `unexpected end of file, expecting ";" or "{"`)
 			}
 			return nil, endOfFile, l.line, nil
 		}
@@ -43,7 +43,7 @@ func (l *lexer) statement() (words []string, end terminator, line int, err error
 		switch c := l.src[l.pos]; c {
 		case '\n':
 			if len(words) > 0 {
-				return nil, 0, 0, l.errorf(line, words[0], `unexpected end of line, expecting ";" or "{" (a directive must fit on one line)`)
+				return nil, 0, 0, l.wordError(line, words[0], `unexpected end of line, expecting ";" or "{" (a directive must fit on one line)`)
 			}
 			l.pos++
 			l.line++
@@ -52,19 +52,19 @@ func (l *lexer) statement() (words []string, end terminator, line int, err error
 		case ';':
 			l.pos++
 			if len(words) == 0 {
-				return nil, 0, 0, l.errorf(line, "", `unexpected ";" (empty directive)`)
+				return nil, 0, 0, l.errorf(line, `unexpected ";" (empty directive)`)
 			}
 			return words, semicolon, line, nil
 		case '{':
 			l.pos++
 			if len(words) == 0 {
-				return nil, 0, 0, l.errorf(line, "", `unexpected "{" (block without a name)`)
+				return nil, 0, 0, l.errorf(line, `unexpected "{" (block without a name)`)
 			}
 			return words, blockOpen, line, nil
 		case '}':
 			l.pos++
 			if len(words) > 0 {
-				return nil, 0, 0, l.errorf(line, words[0], `unexpected "}", expecting ";"`)
+				return nil, 0, 0, l.wordError(line, words[0], `unexpected "}", expecting ";"`)
 			}
 			return nil, blockClose, line, nil
 		case '"', '\'':
@@ -115,21 +115,32 @@ func (l *lexer) quoted(q byte) (string, error) {
 	for l.pos = start; l.pos < len(l.src); l.pos++ {
 		switch l.src[l.pos] {
 		case '\n':
-			return "", l.errorf(l.line, "", "unterminated quote %q", q)
+			return "", l.errorf(l.line, "unterminated quote %q", q)
 		case q:
 			w := string(l.src[start:l.pos])
 			l.pos++
 			if l.pos < len(l.src) {
 				if c := l.src[l.pos]; !isBlank(c) && c != '\n' && c != ';' && c != '{' {
-					return "", l.errorf(l.line, "", "unexpected %q after closing quote", c)
+					return "", l.errorf(l.line, "unexpected %+q after closing quote", c)
 				}
 			}
 			return w, nil
 		}
 	}
-	return "", l.errorf(l.line, "", "unterminated quote %q", q)
+	return "", l.errorf(l.line, "unterminated quote %q", q)
 }
 
-func (l *lexer) errorf(line int, directive, format string, args ...any) *Error {
-	return &Error{File: l.file, Line: line, Directive: directive, Msg: fmt.Sprintf(format, args...)}
+func (l *lexer) errorf(line int, format string, args ...any) *Error {
+	return &Error{File: l.file, Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+// wordError reports a statement that did not end properly. Its first word
+// is named only when it is a directive we know: such a statement is what
+// a file that is not a configuration produces (a line of /etc/shadow, a
+// password alone in a secrets file), and its words are that file's content.
+func (l *lexer) wordError(line int, word, msg string) *Error {
+	if knownName(word) {
+		return &Error{File: l.file, Line: line, Directive: word, Msg: msg}
+	}
+	return &Error{File: l.file, Line: line, Msg: "not a directive: " + msg}
 }

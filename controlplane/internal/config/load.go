@@ -46,6 +46,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	if err := l.validate(!opts.EnvOnly); err != nil {
 		return nil, err
 	}
+	l.warnings()
 	return l.cfg, nil
 }
 
@@ -57,6 +58,9 @@ type loader struct {
 	warned  map[string]bool   // directive paths already in cfg.Warnings
 }
 
+// maxWarnings bounds Config.Warnings: a hostile file cannot make millions.
+const maxWarnings = 100
+
 // origin is a directive's position in a file, or the variable that set it.
 type origin struct {
 	file string
@@ -65,21 +69,42 @@ type origin struct {
 }
 
 // scope holds the directives met so far, by path, outside vhosts or in one
-// vhost, to reject duplicates: SRS would silently use the first, which
-// hides mistakes.
+// vhost. SRS accepts a directive given twice and reads the first
+// (SrsConfDirective::get returns the first match); so do we, with a warning
+// naming both lines.
 type scope struct {
 	vhost *Vhost // the vhost being filled; nil outside vhost blocks
-	seen  map[string]*Directive
+	seen  map[string]occurrence
 }
 
-func newScope(v *Vhost) *scope { return &scope{vhost: v, seen: map[string]*Directive{}} }
+// occurrence is the directive in effect for a path.
+type occurrence struct {
+	d     *Directive
+	moved bool // an SRS 3 vhost directive moved into play
+}
 
-func (s *scope) once(key, path string, d *Directive) error {
-	if first, dup := s.seen[key]; dup {
-		return errorAt(d, path, "duplicate directive (first at %s:%d)", first.File, first.Line)
+func newScope(v *Vhost) *scope { return &scope{vhost: v, seen: map[string]occurrence{}} }
+
+// first reports whether d is to be applied: it is the first occurrence of
+// key in sc, or it is an SRS 3 vhost directive that SRS moves into play
+// (srs_config_transform_vhost overwrites play's directive of that name,
+// wherever it is, so the moved one wins and the last moved one wins).
+func (l *loader) first(sc *scope, key, path string, d *Directive, moved bool) bool {
+	prev, dup := sc.seen[key]
+	switch {
+	case !dup:
+		sc.seen[key] = occurrence{d, moved}
+		return true
+	case moved:
+		l.warnf(d, "directive %q overrides %s:%d (SRS moves the SRS 3 vhost directive into play over it)", path, fileName(prev.d.File), prev.d.Line)
+		sc.seen[key] = occurrence{d, moved}
+		return true
+	case prev.moved:
+		l.warnf(d, "directive %q is ignored: the SRS 3 vhost directive at %s:%d overrides it, as in SRS", path, fileName(prev.d.File), prev.d.Line)
+	default:
+		l.warnf(d, "directive %q repeats %s:%d and is ignored (SRS uses the first)", path, fileName(prev.d.File), prev.d.Line)
 	}
-	s.seen[key] = d
-	return nil
+	return false
 }
 
 func (l *loader) loadFile(opts LoadOptions) error {
@@ -123,17 +148,32 @@ func (l *loader) block(b *Directive, path string, sc *scope) error {
 
 func (l *loader) directive(d *Directive, parent string, sc *scope) error {
 	path := join(parent, d.Name)
-	if moved, ok := legacyVhost[path]; ok {
-		path = moved
+	moved := false
+	if to, ok := renamed[path]; ok {
+		path = to
+	} else if to, ok := movedToPlay[path]; ok {
+		path, moved = to, true
 	}
 	if path == "vhost" {
 		return l.vhost(d, sc)
 	}
 	if f, ok := vhostIndex[path]; ok {
-		return apply(f, d, path, sc, sc.vhost)
+		if d.HasBlock {
+			return errorAt(d, path, "takes no block")
+		}
+		if !l.first(sc, path, path, d, moved) {
+			return nil
+		}
+		return apply(f, d, path, sc.vhost)
 	}
 	if f, ok := configIndex[path]; ok {
-		if err := apply(f, d, path, sc, l.cfg); err != nil {
+		if d.HasBlock {
+			return errorAt(d, path, "takes no block")
+		}
+		if !l.first(sc, path, path, d, moved) {
+			return nil
+		}
+		if err := apply(f, d, path, l.cfg); err != nil {
 			return err
 		}
 		l.origins[path] = origin{file: d.File, line: d.Line}
@@ -143,30 +183,29 @@ func (l *loader) directive(d *Directive, parent string, sc *scope) error {
 		if !d.HasBlock || len(d.Args) > 0 {
 			return errorAt(d, path, "expects a block with no arguments")
 		}
-		if err := sc.once(path, path, d); err != nil {
-			return err
+		if !l.first(sc, path, path, d, moved) {
+			return nil
 		}
 		return l.block(d, path, sc)
 	}
 	if children, ok := unsupported[path]; ok {
-		l.warn(d, path, "is not supported and is ignored")
+		l.warnOnce(d, path, "is not implemented and is ignored")
+		l.unenforced(d, path, sc)
 		return checkChildren(d, path, children)
 	}
 	if blocks[parent] {
-		return errorAt(d, path, "unknown directive")
+		return newError(d.File, d.Line, parent, d.Name, "unknown directive")
 	}
-	l.warn(d, path, "is unknown and is ignored")
+	if isPath(path) {
+		l.warnOnce(d, path, "is unknown and is ignored")
+	} else {
+		l.warnOnce(d, "", newError("", 0, parent, d.Name, "is ignored").Msg)
+	}
 	return nil
 }
 
 // apply sets the field f from d into dst.
-func apply[T any](f *field[T], d *Directive, path string, sc *scope, dst *T) error {
-	if d.HasBlock {
-		return errorAt(d, path, "takes no block")
-	}
-	if err := sc.once(path, path, d); err != nil {
-		return err
-	}
+func apply[T any](f *field[T], d *Directive, path string, dst *T) error {
 	if err := f.apply(dst, d.Args); err != nil {
 		return errorAt(d, path, "%v", err)
 	}
@@ -177,8 +216,8 @@ func (l *loader) vhost(d *Directive, sc *scope) error {
 	if !d.HasBlock || len(d.Args) != 1 || d.Args[0] == "" {
 		return errorAt(d, "vhost", "expects a name and a block: vhost NAME { ... }")
 	}
-	if err := sc.once("vhost "+d.Args[0], "vhost", d); err != nil {
-		return err
+	if !l.first(sc, "vhost "+d.Args[0], "vhost", d, false) {
+		return nil
 	}
 	v := newVhost(d.Args[0])
 	if err := l.block(d, "vhost", newScope(&v)); err != nil {
@@ -195,23 +234,88 @@ func checkChildren(d *Directive, path string, allowed []string) error {
 	}
 	for _, c := range d.Block {
 		if !slices.Contains(allowed, c.Name) {
-			return errorAt(c, join(path, c.Name), "unknown directive")
+			return newError(c.File, c.Line, path, c.Name, "unknown directive")
 		}
 	}
 	return nil
 }
 
-// warn reports a directive that has no effect, once per path.
-func (l *loader) warn(d *Directive, path, what string) {
-	if l.warned[path] {
+// unenforcedWhat says, for the SRS directives that guard who may publish
+// and play, what goes unenforced when they are on and we ignore them.
+var unenforcedWhat = map[string]string{
+	"vhost.http_hooks": "on_connect, on_publish and on_play are NOT called, anyone may publish and play",
+	"vhost.security":   "its allow and deny rules are NOT enforced, anyone may publish and play",
+	"vhost.refer":      "the Referer is NOT checked, any page may publish and play",
+}
+
+// unenforced warns, for each vhost, when a security-relevant directive we
+// do not implement is on. SRS's default for each is off; the SRS 1/2 forms
+// of refer (refer, refer_play, refer_publish with values) turn it on.
+func (l *loader) unenforced(d *Directive, path string, sc *scope) {
+	what, ok := unenforcedWhat[path]
+	if !ok || !enabledIn(d) {
 		return
 	}
-	l.warned[path] = true
-	l.cfg.Warnings = append(l.cfg.Warnings, fmt.Sprintf("%s:%d: directive %q %s", d.File, d.Line, path, what))
+	vhost := ""
+	if sc.vhost != nil {
+		vhost = fmt.Sprintf("vhost %s: ", quoteValue(sc.vhost.Name))
+	}
+	// Once per vhost: refer, refer_play and refer_publish are one refer.
+	if key := "unenforced " + vhost + path; !l.warned[key] {
+		l.warned[key] = true
+		l.warnf(d, "%sdirective %q is on but not implemented: %s", vhost, path, what)
+	}
+}
+
+// enabledIn reports whether d is on the way SRS reads "enabled": a block
+// is on only when its first enabled says on; a directive without a block
+// is an SRS 1/2 form, which SRS turns into an enabled block.
+func enabledIn(d *Directive) bool {
+	if !d.HasBlock {
+		return true
+	}
+	for _, c := range d.Block {
+		if c.Name == "enabled" {
+			return len(c.Args) > 0 && c.Args[0] == "on"
+		}
+	}
+	return false
+}
+
+// warnOnce reports a directive that has no effect, once per path. An
+// empty path means msg says it all.
+func (l *loader) warnOnce(d *Directive, path, what string) {
+	key := path
+	if key == "" {
+		key = what
+	}
+	if l.warned[key] {
+		return
+	}
+	l.warned[key] = true
+	if path == "" {
+		l.warnf(d, "%s", what)
+		return
+	}
+	l.warnf(d, "directive %q %s", path, what)
+}
+
+// warnf adds a warning located at d, up to maxWarnings.
+func (l *loader) warnf(d *Directive, format string, args ...any) {
+	l.warnAt(fmt.Sprintf("%s:%d", fileName(d.File), d.Line), format, args...)
+}
+
+func (l *loader) warnAt(where, format string, args ...any) {
+	switch n := len(l.cfg.Warnings); {
+	case n < maxWarnings:
+		l.cfg.Warnings = append(l.cfg.Warnings, where+": "+fmt.Sprintf(format, args...))
+	case n == maxWarnings:
+		l.cfg.Warnings = append(l.cfg.Warnings, fmt.Sprintf("more than %d warnings: the others are not shown", maxWarnings))
+	}
 }
 
 func errorAt(d *Directive, path, format string, args ...any) *Error {
-	return &Error{File: d.File, Line: d.Line, Directive: path, Msg: fmt.Sprintf(format, args...)}
+	return newError(d.File, d.Line, path, "", fmt.Sprintf(format, args...))
 }
 
 var (

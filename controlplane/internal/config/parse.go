@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -83,20 +84,19 @@ func (p *parser) parseBlock(lx *lexer, parent *Directive, path string, depth int
 		switch end {
 		case endOfFile:
 			if !fileLevel {
-				return &Error{File: lx.file, Line: parent.Line, Directive: path, Msg: `block is not closed: missing "}" before end of file`}
+				return newError(lx.file, parent.Line, path, "", `block is not closed: missing "}" before end of file`)
 			}
 			return nil
 		case blockClose:
 			if fileLevel {
-				return lx.errorf(line, "", `unexpected "}" (no block to close)`)
+				return lx.errorf(line, `unexpected "}" (no block to close)`)
 			}
 			return nil
 		}
 		if words[0] == "" {
-			return lx.errorf(line, "", "empty directive name")
+			return lx.errorf(line, "empty directive name")
 		}
 		d := &Directive{Name: words[0], Args: words[1:], HasBlock: end == blockOpen, File: lx.file, Line: line}
-		dpath := join(path, d.Name)
 		if d.Name == "include" {
 			if err := p.include(d, parent, path, depth); err != nil {
 				return err
@@ -105,8 +105,9 @@ func (p *parser) parseBlock(lx *lexer, parent *Directive, path string, depth int
 		}
 		if d.HasBlock {
 			if depth >= maxBlockDepth {
-				return lx.errorf(line, dpath, "blocks nested deeper than %d", maxBlockDepth)
+				return newError(lx.file, line, path, d.Name, fmt.Sprintf("blocks nested deeper than %d", maxBlockDepth))
 			}
+			dpath := join(path, d.Name)
 			if err := p.parseBlock(lx, d, dpath, depth+1, false); err != nil {
 				return err
 			}
@@ -133,7 +134,7 @@ func (p *parser) include(d, parent *Directive, path string, depth int) error {
 		}
 		for _, f := range p.files {
 			if f == filepath.Clean(file) {
-				return fail("include cycle: %q includes itself", file)
+				return fail("include cycle: %s includes itself", quoteBounded(file, maxPathLen))
 			}
 		}
 		if len(p.files) > maxIncludeDepth {
@@ -144,11 +145,19 @@ func (p *parser) include(d, parent *Directive, path string, depth int) error {
 		}
 		src, err := p.opts.ReadFile(file)
 		if err != nil {
-			e := fail("cannot read %q", file)
+			e := fail("cannot read %s", quoteBounded(file, maxPathLen))
+			// The cause without its path, which the message already says.
+			if pe, ok := err.(*fs.PathError); ok {
+				err = pe.Err
+			}
 			e.Err, e.code = err, CodeFileOpen
 			return e
 		}
 		if err := p.parseFile(file, src, parent, path, depth); err != nil {
+			// Say which include brought the file in, once: the innermost.
+			if e, ok := err.(*Error); ok && e.File == file && e.IncludedFrom == "" {
+				e.IncludedFrom = fmt.Sprintf("%s:%d", d.File, d.Line)
+			}
 			return err
 		}
 	}
@@ -168,8 +177,11 @@ func readFile(name string) ([]byte, error) {
 
 // join builds a dotted directive path.
 func join(path, name string) string {
-	if path == "" {
+	switch {
+	case path == "":
 		return name
+	case name == "":
+		return path
 	}
 	return path + "." + name
 }

@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // configFields lists every directive outside vhost blocks that we implement.
 var configFields = []field[Config]{
@@ -9,7 +12,7 @@ var configFields = []field[Config]{
 	integer("chunk_size", 128, 65536, func(c *Config) *int { return &c.ChunkSize }),
 	optOut("daemon", func(c *Config) *bool { return &c.Daemon }),
 	text("pid", func(c *Config) *string { return &c.PidFile }),
-	text("server_id", func(c *Config) *string { return &c.ServerID }),
+	identifier("server_id", func(c *Config) *string { return &c.ServerID }),
 	text("work_dir", func(c *Config) *string { return &c.WorkDir }),
 	optIn("query_latest_version", func(c *Config) *bool { return &c.QueryLatestVersion }),
 	oneOf("srs_log_tank", func(c *Config) *string { return &c.Log.Tank }, "file", "console").alias("SRS_LOG_TANK"),
@@ -93,9 +96,31 @@ var vhostFields = []field[Vhost]{
 	accepted[Vhost]("vhost.http_remux.fast_cache"),
 }
 
-// legacyVhost maps the vhost directives of SRS 3 and older to where SRS 4+
-// moved them; SRS still reads old configs by this transform, and so do we.
-var legacyVhost = map[string]string{
+// renamed maps the directives SRS renamed in place to their new names
+// (srs_config_transform_vhost): SRS 2's http_stream is http_server, SRS 1's
+// vhost http and http_flv are http_static and http_remux, and so on. A
+// renamed directive is the same directive: given with its new name too,
+// the first in the file wins, as for any repeated directive.
+var renamed = map[string]string{
+	"http_stream":                  "http_server",
+	"vhost.http":                   "vhost.http_static",
+	"vhost.http_flv":               "vhost.http_remux",
+	"vhost.publish_1stpkt_timeout": "vhost.publish",
+	"vhost.publish_normal_timeout": "vhost.publish",
+	"vhost.refer_play":             "vhost.refer",
+	"vhost.refer_publish":          "vhost.refer",
+	"vhost.mr":                     "vhost.publish",
+	"vhost.mode":                   "vhost.cluster",
+	"vhost.origin":                 "vhost.cluster",
+	"vhost.token_traverse":         "vhost.cluster",
+	"vhost.vhost":                  "vhost.cluster",
+	"vhost.debug_srs_upnode":       "vhost.cluster",
+}
+
+// movedToPlay maps the vhost directives of SRS 3 and older to where SRS 4+
+// moved them. SRS moves each into play, overwriting play's directive of
+// that name (see loader.first), and so do we.
+var movedToPlay = map[string]string{
 	"vhost.gop_cache":              "vhost.play.gop_cache",
 	"vhost.queue_length":           "vhost.play.queue_length",
 	"vhost.time_jitter":            "vhost.play.time_jitter",
@@ -106,10 +131,6 @@ var legacyVhost = map[string]string{
 	"vhost.mw_msgs":                "vhost.play.mw_msgs",
 	"vhost.send_min_interval":      "vhost.play.send_min_interval",
 	"vhost.reduce_sequence_header": "vhost.play.reduce_sequence_header",
-	"vhost.publish_1stpkt_timeout": "vhost.publish",
-	"vhost.publish_normal_timeout": "vhost.publish",
-	"vhost.http":                   "vhost.http_static",
-	"vhost.http_flv":               "vhost.http_remux",
 }
 
 // blocks are the blocks the loader descends into. For a strict block an
@@ -200,6 +221,7 @@ var unsupported = map[string][]string{
 	"vhost.http_remux.has_audio":         nil,
 	"vhost.http_remux.has_video":         nil,
 	"vhost.http_remux.guess_has_av":      nil,
+	"vhost.http_remux.hstrs":             nil, // SRS 2's; SRS 3+ drops it
 
 	"vhost.rtc.nack":               nil,
 	"vhost.rtc.twcc":               nil,
@@ -218,3 +240,39 @@ var unsupported = map[string][]string{
 	"vhost.rtc.keep_avc_nalu_sei":  nil,
 	"vhost.rtc.init_rate_from_sdp": nil,
 }
+
+// knownNames holds every directive name of the tables above: the names an
+// error about a malformed statement may quote (see lexer.wordError).
+var knownNames = func() map[string]bool {
+	m := map[string]bool{"include": true, "vhost": true}
+	add := func(path string) {
+		for part := range strings.SplitSeq(path, ".") {
+			m[part] = true
+		}
+	}
+	for _, f := range configFields {
+		add(f.path)
+	}
+	for _, f := range vhostFields {
+		add(f.path)
+	}
+	for p := range blocks {
+		add(p)
+	}
+	for p, children := range unsupported {
+		add(p)
+		for _, c := range children {
+			add(c)
+		}
+	}
+	for p := range renamed {
+		add(p)
+	}
+	for p := range movedToPlay {
+		add(p)
+	}
+	delete(m, "")
+	return m
+}()
+
+func knownName(s string) bool { return knownNames[s] }

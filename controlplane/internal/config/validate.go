@@ -15,6 +15,9 @@ func (l *loader) derive(getenv func(string) string) {
 			c.RTCServer.Candidate = "*"
 		}
 	}
+	// SRS always writes its pid file (default ./objs/srs.pid); we write it
+	// only when asked, so that a read-only container needs no writable path.
+	_, c.WritePid = l.origins["pid"]
 	// When the API shares the HTTP server's port, HTTPS must be shared too,
 	// so the HTTPS API's default port follows the HTTPS server's.
 	if _, set := l.origins["http_api.https.listen"]; !set && c.HTTPAPI.Listen == c.HTTPServer.Listen {
@@ -28,6 +31,9 @@ func (l *loader) validate(needListen bool) error {
 	c := l.cfg
 	if _, set := l.origins["listen"]; needListen && !set {
 		return l.errorf("listen", "requires at least one [ip:]port")
+	}
+	if c.WritePid && c.PidFile == "" {
+		return l.errorf("pid", "must not be empty")
 	}
 	if c.Log.Tank == "file" && c.Log.File == "" {
 		return l.errorf("srs_log_file", "must not be empty when srs_log_tank is file")
@@ -49,4 +55,16 @@ func (l *loader) errorf(path, format string, args ...any) *Error {
 		e.File, e.Line, e.Env = o.file, o.line, o.env
 	}
 	return e
+}
+
+// warnings adds the warnings about settings that are valid but do not do
+// what SRS would: daemon on, which SRS in a container ignores too.
+func (l *loader) warnings() {
+	if o, set := l.origins["daemon"]; set && l.cfg.Daemon {
+		where := fmt.Sprintf("%s:%d", fileName(o.file), o.line)
+		if o.env != "" {
+			where = "env " + o.env
+		}
+		l.warnAt(where, `directive "daemon" is on: the control plane does not fork and stays in the foreground (as SRS in a container); run it under a supervisor`)
+	}
 }
