@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"sync/atomic"
 	"testing"
 )
 
@@ -293,10 +294,20 @@ func FuzzChunkReader(f *testing.F) {
 	f.Add(cat(header(0, 4, 1000, 2, TypeAudio, 1), []byte{1, 1}, header(1, 4, 20, 3, TypeAudio, 0), []byte{2, 2, 2}, header(3, 4, 0, 0, 0, 0), []byte{4, 4, 4}))
 	f.Add(cat(header(0, 6, 0x1000000, 300, TypeVideo, 1), payload(128), header(3, 6, 0, 0, 0, 0), payload(172)))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		cfg := ReaderConfig{MaxChunkSize: 1 << 12, MaxMessageSize: 1 << 16, MaxChunkStreams: 8}
+		var held atomic.Int64
+		cfg := ReaderConfig{MaxChunkSize: 1 << 12, MaxMessageSize: 1 << 16, MaxBuffered: 3 << 15, MaxChunkStreams: 8, Buffered: &held}
 		r := NewReader(bytes.NewReader(b), cfg)
+		defer func() {
+			r.Release()
+			if held.Load() != 0 {
+				t.Fatalf("%d bytes counted after Release", held.Load())
+			}
+		}()
 		for {
 			m, err := r.ReadMessage()
+			if n := r.Buffered(); n > cfg.MaxBuffered || int64(n) != held.Load() {
+				t.Fatalf("%d bytes buffered (counted %d), limit %d", n, held.Load(), cfg.MaxBuffered)
+			}
 			if err != nil {
 				return
 			}

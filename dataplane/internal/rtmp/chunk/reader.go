@@ -6,20 +6,33 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
+	"sync/atomic"
 )
 
 // ReaderConfig bounds what a peer can make a Reader hold.
 type ReaderConfig struct {
 	// MaxChunkSize is the largest Set Chunk Size accepted (default 64 KiB).
 	MaxChunkSize int
-	// MaxMessageSize is the largest message accepted (default 8 MiB).
+	// MaxMessageSize is the largest message accepted (default 8 MiB),
+	// checked when a message starts; SetLimits changes it.
 	MaxMessageSize int
+	// MaxBuffered bounds the bytes the Reader's message buffers hold at
+	// once, across chunk streams: messages partly read and the buffers
+	// kept for reuse, which it lets go first when it needs room (default
+	// twice MaxMessageSize; never below MaxMessageSize). A message that
+	// would need more fails with ErrBuffered. Buffers grow as the bytes
+	// arrive (doubling), not to the length a header announces, so a
+	// header costs nothing until its message's bytes come.
+	MaxBuffered int
 	// MaxChunkStreams bounds how many chunk stream ids the peer may use
 	// (default 64); each keeps a header and a payload buffer.
 	MaxChunkStreams int
 	// BufferSize is the read buffer's size (default 16 KiB).
 	BufferSize int
+	// Buffered, if not nil, follows what the message buffers hold: the
+	// Reader adds to it as they grow and subtracts what it lets go,
+	// Release included. Readers may share one.
+	Buffered *atomic.Int64
 }
 
 func (c ReaderConfig) withDefaults() ReaderConfig {
@@ -29,6 +42,10 @@ func (c ReaderConfig) withDefaults() ReaderConfig {
 	if c.MaxMessageSize <= 0 {
 		c.MaxMessageSize = 8 << 20
 	}
+	if c.MaxBuffered <= 0 {
+		c.MaxBuffered = 2 * c.MaxMessageSize
+	}
+	c.MaxBuffered = max(c.MaxBuffered, c.MaxMessageSize)
 	if c.MaxChunkStreams <= 0 {
 		c.MaxChunkStreams = 64
 	}
@@ -38,10 +55,16 @@ func (c ReaderConfig) withDefaults() ReaderConfig {
 	return c
 }
 
+// minGrow is the least a message buffer grows by (unless the message
+// ends sooner): a message's buffer starts at this size and doubles as its
+// bytes arrive.
+const minGrow = 4 << 10
+
 // Errors the Reader returns (wrapped with details).
 var (
 	ErrProtocol     = errors.New("chunk: protocol violation")
 	ErrTooLarge     = errors.New("chunk: message too large")
+	ErrBuffered     = errors.New("chunk: too many bytes buffered")
 	ErrChunkSize    = errors.New("chunk: chunk size out of bounds")
 	ErrTooManyCSIDs = errors.New("chunk: too many chunk streams")
 )
@@ -78,6 +101,8 @@ type Reader struct {
 	streams   map[uint32]*chunkStream
 	hdr       [16]byte
 	msg       Message // returned by ReadMessage, reused
+	// held is what the chunk streams' buffers hold (their capacity).
+	held int
 
 	received uint64 // bytes consumed from the chunk stream
 	window   uint32 // the peer's acknowledgement window, 0 until it says
@@ -164,14 +189,15 @@ func (r *Reader) readChunk() (*Message, error) {
 		return nil, err
 	}
 	if !cs.inProgress {
+		// A message starts: with a new header, or a type-3 chunk
+		// repeating the last one, whose length may predate SetLimits.
+		if int(cs.length) > r.cfg.MaxMessageSize {
+			return nil, fmt.Errorf("%w: %d bytes of type %d (limit %d)", ErrTooLarge, cs.length, cs.typ, r.cfg.MaxMessageSize)
+		}
 		cs.inProgress = true
 		cs.buf = cs.buf[:0]
 	}
-
-	n := min(int(cs.length)-len(cs.buf), r.chunkSize)
-	start := len(cs.buf)
-	cs.buf = slices.Grow(cs.buf, n)[:start+n]
-	if err := r.read(cs.buf[start:]); err != nil {
+	if err := r.readPayload(cs, min(int(cs.length)-len(cs.buf), r.chunkSize)); err != nil {
 		return nil, err
 	}
 	if len(cs.buf) < int(cs.length) {
@@ -180,6 +206,102 @@ func (r *Reader) readChunk() (*Message, error) {
 	cs.inProgress = false
 	r.msg = Message{CSID: csid, Type: cs.typ, StreamID: cs.msid, Timestamp: cs.timestamp, Payload: cs.buf}
 	return &r.msg, nil
+}
+
+// readPayload reads the next n bytes of cs's message into its buffer,
+// growing the buffer as they arrive.
+func (r *Reader) readPayload(cs *chunkStream, n int) error {
+	for n > 0 {
+		if len(cs.buf) == cap(cs.buf) {
+			// Grow once more bytes are here, not for a header alone.
+			if _, err := r.br.Peek(1); err != nil {
+				return err
+			}
+			if err := r.grow(cs); err != nil {
+				return err
+			}
+		}
+		start := len(cs.buf)
+		k := min(n, cap(cs.buf)-start)
+		cs.buf = cs.buf[:start+k]
+		if err := r.read(cs.buf[start:]); err != nil {
+			return err
+		}
+		n -= k
+	}
+	return nil
+}
+
+// grow makes room for more of cs's message, which is longer than its
+// full buffer: it doubles the buffer (to at least minGrow), up to the
+// message's length and to what MaxBuffered leaves once the other chunk
+// streams' idle buffers are let go.
+func (r *Reader) grow(cs *chunkStream) error {
+	want := min(int(cs.length), max(2*cap(cs.buf), minGrow))
+	room := func() int { return r.cfg.MaxBuffered - (r.held - cap(cs.buf)) }
+	if want > room() {
+		r.dropIdle(cs)
+	}
+	if want = min(want, room()); want <= len(cs.buf) {
+		return fmt.Errorf("%w: %d held, a message of %d bytes needs more (limit %d)", ErrBuffered, r.held, cs.length, r.cfg.MaxBuffered)
+	}
+	buf := make([]byte, len(cs.buf), want)
+	copy(buf, cs.buf)
+	r.account(want - cap(cs.buf))
+	cs.buf = buf
+	return nil
+}
+
+// dropIdle lets go of the buffers of chunk streams other than keep that
+// are between messages (the last message returned included: it is valid
+// only until the next call).
+func (r *Reader) dropIdle(keep *chunkStream) {
+	for _, cs := range r.streams {
+		if cs != keep && !cs.inProgress && cap(cs.buf) > 0 {
+			r.account(-cap(cs.buf))
+			cs.buf = nil
+		}
+	}
+}
+
+func (r *Reader) account(delta int) {
+	r.held += delta
+	if r.cfg.Buffered != nil {
+		r.cfg.Buffered.Add(int64(delta))
+	}
+}
+
+// SetLimits changes MaxMessageSize and MaxBuffered (values <= 0 leave
+// them as they are; MaxBuffered is at least MaxMessageSize). The message
+// size applies to messages that start from now; buffers kept for reuse
+// beyond the new MaxBuffered are let go at once, and a message being read
+// fails if it needs more room than MaxBuffered leaves.
+func (r *Reader) SetLimits(maxMessage, maxBuffered int) {
+	if maxMessage > 0 {
+		r.cfg.MaxMessageSize = maxMessage
+	}
+	if maxBuffered > 0 {
+		r.cfg.MaxBuffered = maxBuffered
+	}
+	r.cfg.MaxBuffered = max(r.cfg.MaxBuffered, r.cfg.MaxMessageSize)
+	if r.held > r.cfg.MaxBuffered {
+		r.dropIdle(nil)
+	}
+}
+
+// Buffered returns the bytes the message buffers hold (see
+// ReaderConfig.MaxBuffered).
+func (r *Reader) Buffered() int { return r.held }
+
+// Release lets go of every message buffer, the last message's payload
+// included, and takes them off ReaderConfig.Buffered. The Reader remains
+// usable (partial messages are lost) and grows new buffers.
+func (r *Reader) Release() {
+	for _, cs := range r.streams {
+		cs.inProgress = false
+		cs.buf = nil
+	}
+	r.account(-r.held)
 }
 
 func (r *Reader) basicHeader() (fmtType byte, csid uint32, err error) {
@@ -218,11 +340,7 @@ func (r *Reader) messageHeader(cs *chunkStream, fmtType byte) error {
 		cs.extended = tsField == extendedTimestamp
 	}
 	if fmtType < 2 {
-		length := uint32(h[3])<<16 | uint32(h[4])<<8 | uint32(h[5])
-		if int(length) > r.cfg.MaxMessageSize {
-			return fmt.Errorf("%w: %d bytes (limit %d)", ErrTooLarge, length, r.cfg.MaxMessageSize)
-		}
-		cs.length = length
+		cs.length = uint32(h[3])<<16 | uint32(h[4])<<8 | uint32(h[5])
 		cs.typ = h[6]
 	}
 	if fmtType == 0 {
