@@ -98,6 +98,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer closeLog()
 	opts.Logger, opts.LogLevel = log, level
 	log.Info("starting control plane", "version", app.Version, "config", name)
+	if cfg.WritePid {
+		pid, err := acquirePidFile(cfg.PidFile)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := pid.release(); err != nil {
+				log.Warn("removing the pid file", "file", cfg.PidFile, "err", err)
+			}
+		}()
+		log.Info("pid file written", "file", cfg.PidFile, "pid", os.Getpid())
+	}
 	a, err := app.New(opts, cfg)
 	if err != nil {
 		return configExit(err)
