@@ -87,6 +87,7 @@ type App struct {
 	reloads  *reloader
 
 	fleetListener, apiListener, httpsListener net.Listener
+	exporterListener                          net.Listener // exporter.listen, when the exporter is enabled
 	servers                                   []*http.Server
 }
 
@@ -160,6 +161,11 @@ func New(o Options, cfg *config.Config) (a *App, err error) {
 	if a.cert != nil {
 		if a.httpsListener, err = net.Listen("tcp", listenAddr(cfg.HTTPAPI.HTTPS.Listen)); err != nil {
 			return nil, fmt.Errorf("http_api.https.listen: %w", err)
+		}
+	}
+	if cfg.Exporter.Enabled {
+		if a.exporterListener, err = net.Listen("tcp", listenAddr(cfg.Exporter.Listen)); err != nil {
+			return nil, fmt.Errorf("exporter.listen: %w", err)
 		}
 	}
 	return a, nil
@@ -249,6 +255,23 @@ func (a *App) APIAddr() string { return addrOf(a.apiListener) }
 // HTTPSAddr is the HTTPS API's address, empty when it is disabled.
 func (a *App) HTTPSAddr() string { return addrOf(a.httpsListener) }
 
+// ExporterAddr is the exporter's address, empty when it is disabled.
+func (a *App) ExporterAddr() string { return addrOf(a.exporterListener) }
+
+// metricsOnly serves the API's /metrics and nothing else, for the
+// exporter's port. SRS serves its whole API there; the exporter's port is
+// the one opened to scrapers, so the API (kick, reload) stays on its own
+// ports.
+func metricsOnly(api http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			http.NotFound(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
+}
+
 // Reload asks for a configuration reload, as SIGHUP does; it runs in the
 // background and LastReload tells how it went.
 func (a *App) Reload() error { return a.reloads.Reload() }
@@ -264,9 +287,9 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { a.expireLoop(gctx); return nil })
 	g.Go(func() error { a.reloads.run(gctx); return nil })
 	a.log.Info("fleet endpoint listening", "addr", a.FleetAddr())
-	serve := func(l net.Listener, tlsConfig *tls.Config, what string) {
+	serve := func(l net.Listener, handler http.Handler, tlsConfig *tls.Config, what string) {
 		srv := &http.Server{
-			Handler:           a.api.Handler(),
+			Handler:           handler,
 			TLSConfig:         tlsConfig,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
@@ -291,10 +314,13 @@ func (a *App) Run(ctx context.Context) error {
 		a.log.Info(what+" listening", "addr", l.Addr().String())
 	}
 	if a.apiListener != nil {
-		serve(a.apiListener, nil, "http api")
+		serve(a.apiListener, a.api.Handler(), nil, "http api")
 	}
 	if a.httpsListener != nil {
-		serve(a.httpsListener, a.cert.TLSConfig(), "https api")
+		serve(a.httpsListener, a.api.Handler(), a.cert.TLSConfig(), "https api")
+	}
+	if a.exporterListener != nil {
+		serve(a.exporterListener, metricsOnly(a.api.Handler()), nil, "exporter")
 	}
 	g.Go(func() error {
 		<-gctx.Done()
@@ -330,7 +356,7 @@ func (a *App) shutdown() {
 // releases everything itself when it returns.
 func (a *App) Close() error {
 	var err error
-	for _, l := range []net.Listener{a.fleetListener, a.apiListener, a.httpsListener} {
+	for _, l := range []net.Listener{a.fleetListener, a.apiListener, a.httpsListener, a.exporterListener} {
 		if l != nil {
 			err = errors.Join(err, l.Close())
 		}

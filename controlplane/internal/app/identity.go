@@ -3,10 +3,13 @@ package app
 import (
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"tidecast.dev/controlplane/internal/config"
 )
 
 const idAlphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -21,6 +24,10 @@ func serverID(configured, pidFile string) (string, error) {
 	idFile := strings.TrimSuffix(pidFile, ".pid") + ".id"
 	if b, err := os.ReadFile(idFile); err == nil {
 		if id := strings.TrimSpace(string(b)); id != "" {
+			// It goes into every API response, as server_id would.
+			if err := config.CheckServerID(id); err != nil {
+				return "", fmt.Errorf("%s: %w (remove the file to have a new id made)", idFile, err)
+			}
 			return id, nil
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {

@@ -138,5 +138,6 @@ func restartOnly(old, next *config.Config) []string {
 	add(old.Fleet.Listen != next.Fleet.Listen || old.Fleet.TLS != next.Fleet.TLS, "fleet.listen")
 	add(old.Fleet.ExpireAfter != next.Fleet.ExpireAfter || old.Fleet.PingInterval != next.Fleet.PingInterval, "fleet timing")
 	add(old.ServerID != next.ServerID, "server_id")
+	add(old.Exporter.Enabled != next.Exporter.Enabled || old.Exporter.Listen != next.Exporter.Listen, "exporter.listen")
 	return out
 }
