@@ -45,7 +45,28 @@ type Config struct {
 	HelloTimeout time.Duration
 	// CommandTimeout bounds the wait for a worker's answer to a command.
 	CommandTimeout time.Duration
+
+	// AuthTimeout bounds the time from accepting a connection to the first
+	// authenticated stream on it (TLS and HTTP/2 handshakes included): a
+	// connection still unauthenticated then is closed.
+	AuthTimeout time.Duration
+	// MaxPending caps the connections not yet authenticated; a new one
+	// beyond it closes the oldest of them.
+	MaxPending int
+	// MaxConns caps all connections; a new one beyond it closes the oldest
+	// pending one, or is refused when none is pending.
+	MaxConns int
 }
+
+// Limits of the fleet endpoint; see Config and connguard.go.
+const (
+	DefaultAuthTimeout = 5 * time.Second
+	DefaultMaxPending  = 256
+	DefaultMaxConns    = 4096
+	// refusedLogEvery is the most often one kind of refusal (connections
+	// dropped, sessions refused) is logged.
+	refusedLogEvery = 10 * time.Second
+)
 
 func (c *Config) setDefaults() {
 	if c.PingEvery <= 0 {
@@ -56,6 +77,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.CommandTimeout <= 0 {
 		c.CommandTimeout = 3 * time.Second
+	}
+	if c.AuthTimeout <= 0 {
+		c.AuthTimeout = DefaultAuthTimeout
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = DefaultMaxPending
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = DefaultMaxConns
 	}
 }
 
@@ -75,6 +105,11 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[fleet.NodeID]*session // the newest session of each worker
 
+	// conns tracks the connections until they authenticate; refusals
+	// bounds the lines logged about sessions refused for their credentials.
+	conns    *connTracker
+	refusals *rateLog
+
 	// stopping is closed by Stop: session handlers return, so a graceful
 	// stop does not wait for streams that never end on their own.
 	stopping chan struct{}
@@ -88,11 +123,36 @@ func New(cfg Config, reg *fleet.Registry, log *slog.Logger) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, reg: reg, log: log.With("component", "grpcserver"), sessions: map[fleet.NodeID]*session{}, stopping: make(chan struct{})}
+	s.conns = newConnTracker(cfg.AuthTimeout, cfg.MaxPending, cfg.MaxConns, refusedLogEvery, s.log)
+	s.refusals = newRateLog(refusedLogEvery, func(counts map[string]int) {
+		s.log.Warn("more worker sessions refused", "in_last", refusedLogEvery, "count", counts[refusedSession])
+	})
 	s.SetToken(cfg.Token)
 	opts := []grpc.ServerOption{
+		// A worker's snapshot lists all its clients: 122 bytes a client
+		// as fleetbench's fake workers send them (12 MiB for 100,000),
+		// about 265 with long page and tcUrl URLs and IPv6 addresses (25
+		// MiB). Only an authenticated stream's messages are read.
 		grpc.MaxRecvMsgSize(32 << 20),
-		grpc.MaxConcurrentStreams(1024),
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 10 * time.Second, Timeout: 3 * time.Second}),
+		// A worker opens one stream on its connection to each replica;
+		// the rest is room for a session being replaced.
+		grpc.MaxConcurrentStreams(4),
+		// A worker's headers are gRPC's own and the token.
+		grpc.MaxHeaderListSize(16 << 10),
+		// The TLS and HTTP/2 handshakes; the guard (connguard.go) also
+		// closes a connection not authenticated by then.
+		grpc.ConnectionTimeout(cfg.AuthTimeout),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			// A worker's connection without a stream is one between two
+			// sessions (it retries within a second by default).
+			MaxConnectionIdle: 30 * time.Second,
+			Time:              10 * time.Second,
+			Timeout:           3 * time.Second,
+		}),
+		// Workers ping every 10 s, with or without a stream
+		// (cpclient's keepalive.ClientParameters): a MinTime above that,
+		// or PermitWithoutStream false, would have them sent away with
+		// "too_many_pings".
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 	}
 	if cfg.TLS != nil {
@@ -103,9 +163,12 @@ func New(cfg Config, reg *fleet.Registry, log *slog.Logger) *Server {
 	return s
 }
 
-// Serve serves lis until Stop.
+// Serve serves lis until Stop. A connection on which no stream has
+// authenticated within Config.AuthTimeout is closed, and the connections
+// are capped (Config.MaxPending, Config.MaxConns); see connguard.go. The
+// connections are told apart by their addresses: lis is a TCP listener.
 func (s *Server) Serve(lis net.Listener) error {
-	if err := s.grpc.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+	if err := s.grpc.Serve(s.conns.listener(lis)); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 		return err
 	}
 	return nil
@@ -116,6 +179,8 @@ func (s *Server) Serve(lis net.Listener) error {
 // transport is closed hard.
 func (s *Server) Stop(ctx context.Context) {
 	s.stopOnce.Do(func() { close(s.stopping) })
+	s.conns.stop()
+	s.refusals.stop()
 	done := make(chan struct{})
 	go func() { s.grpc.GracefulStop(); close(done) }()
 	select {

@@ -2,6 +2,7 @@ package grpcserver
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"testing"
 	"time"
@@ -25,16 +26,21 @@ type harness struct {
 	reg  *fleet.Registry
 	srv  *Server
 	conn *grpc.ClientConn
+	addr string
 }
 
 func newHarness(t *testing.T, cfg Config) *harness {
+	return newHarnessLogging(t, cfg, nil)
+}
+
+func newHarnessLogging(t *testing.T, cfg Config, log *slog.Logger) *harness {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{reg: fleet.New(3*time.Second, nil)}
-	h.srv = New(cfg, h.reg, nil)
+	h := &harness{reg: fleet.New(3*time.Second, nil), addr: lis.Addr().String()}
+	h.srv = New(cfg, h.reg, log)
 	served := make(chan struct{})
 	go func() { defer close(served); _ = h.srv.Serve(lis) }()
 	h.conn, err = grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))

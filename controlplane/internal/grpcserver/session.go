@@ -75,6 +75,9 @@ func (s *session) resolve(res *fleetv1.CommandResult) {
 	}
 }
 
+// refusedSession counts the sessions refused for their credentials.
+const refusedSession = "refused"
+
 // Session implements the Fleet service.
 func (s *Server) Session(stream fleetv1.Fleet_SessionServer) error {
 	ctx := stream.Context()
@@ -83,9 +86,12 @@ func (s *Server) Session(stream fleetv1.Fleet_SessionServer) error {
 		log = log.With("peer", p.Addr.String())
 	}
 	if err := s.authenticate(ctx); err != nil {
-		log.Warn("refused worker session", "err", err)
+		if s.refusals.note(refusedSession) {
+			log.Warn("refused worker session", "err", err)
+		}
 		return err
 	}
+	s.conns.authenticated(ctx)
 
 	recvd := make(chan *fleetv1.WorkerMessage)
 	recvErr := make(chan error, 1)
