@@ -231,12 +231,13 @@ func TestStopEndsOpenSessionsAtOnce(t *testing.T) {
 	if err := recvUntil(t, s, func(m *fleetv1.ControlMessage) bool { return m.GetPing() != nil }); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Stop waits for the handlers until ctx ends, then forces the
+	// transport closed: it must not come to that.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	start := time.Now()
 	h.srv.Stop(ctx)
-	if took := time.Since(start); took > time.Second {
-		t.Fatalf("Stop took %v with a session open, want well under a second", took)
+	if ctx.Err() != nil {
+		t.Fatal("Stop waited for the open session until it forced it closed")
 	}
 	if err := recvUntil(t, s, func(*fleetv1.ControlMessage) bool { return false }); status.Code(err) != codes.Unavailable {
 		t.Fatalf("session ended with %v, want Unavailable", err)
