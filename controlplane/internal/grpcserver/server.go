@@ -139,9 +139,10 @@ func New(cfg Config, reg *fleet.Registry, log *slog.Logger) *Server {
 		grpc.MaxConcurrentStreams(4),
 		// A worker's headers are gRPC's own and the token.
 		grpc.MaxHeaderListSize(16 << 10),
-		// The TLS and HTTP/2 handshakes; the guard (connguard.go) also
-		// closes a connection not authenticated by then.
-		grpc.ConnectionTimeout(cfg.AuthTimeout),
+		// The TLS and HTTP/2 handshakes: a backstop, as the guard
+		// (connguard.go) closes a connection not authenticated within
+		// AuthTimeout, counting it in its log lines.
+		grpc.ConnectionTimeout(cfg.AuthTimeout + time.Second),
 		grpc.KeepaliveParams(keepalive.ServerParameters{
 			// A worker's connection without a stream is one between two
 			// sessions (it retries within a second by default).
