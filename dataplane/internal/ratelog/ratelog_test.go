@@ -23,8 +23,8 @@ type recorder struct {
 }
 
 func (h *recorder) Enabled(context.Context, slog.Level) bool { return true }
-func (h *recorder) WithAttrs([]slog.Attr) slog.Handler      { return h }
-func (h *recorder) WithGroup(string) slog.Handler           { return h }
+func (h *recorder) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *recorder) WithGroup(string) slog.Handler            { return h }
 func (h *recorder) Handle(_ context.Context, r slog.Record) error {
 	rec := record{at: r.Time}
 	r.Attrs(func(a slog.Attr) bool {
