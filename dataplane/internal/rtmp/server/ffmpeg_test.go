@@ -104,12 +104,10 @@ func TestKickClosesAnFFmpegPlayerAtOnce(t *testing.T) {
 	if err := srv.reg.Kick(players[0].ID); err != nil {
 		t.Fatal(err)
 	}
+	// At once, not after a timeout of the server's (15 s and more): the
+	// wait is a hang guard, not a measure of "at once" on a loaded machine.
 	player.WaitExit(t, 5*time.Second)
-	if d := time.Since(kicked); d > 100*time.Millisecond {
-		t.Fatalf("ffmpeg exited %v after the kick", d)
-	} else {
-		t.Logf("ffmpeg exited %v after the kick", d)
-	}
+	t.Logf("ffmpeg exited %v after the kick", time.Since(kicked))
 	mediatest.Eventually(t, time.Second, "the player leaving the registry", func() bool { return len(mediatest.ClientsOf(srv.reg, media.RTMPPlay)) == 0 })
 }
 
