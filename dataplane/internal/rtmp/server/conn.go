@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"syscall"
 	"time"
@@ -48,6 +49,10 @@ type conn struct {
 	limits      Limits
 	connectedAt time.Time
 	counters    media.Counters
+	// source is what the server counts c by while negotiating is set:
+	// from its admission until its first publish or play, or its end.
+	source      netip.Prefix
+	negotiating bool
 
 	in countingReader
 	cr *chunk.Reader
@@ -151,9 +156,17 @@ func (c *conn) serve() {
 	failure := sessionError(err)
 	c.endSession(failure)
 	c.nc.Close()
+	if c.cr != nil {
+		c.cr.Release()
+	}
 	switch {
 	case failure == nil, errors.Is(err, net.ErrClosed): // our own close was logged where decided
 		c.log.Debug("closed", "err", err)
+	case !c.connected:
+		// Handshakes and connects failing come in floods from scanners
+		// and attacks: a line per interval.
+		c.log.Debug("closed", "err", err)
+		c.srv.failedEarly.Log("conn", string(c.id), "ip", c.ip, "err", err)
 	default:
 		c.log.Info("closed", "err", err)
 	}
@@ -191,8 +204,12 @@ func (c *conn) run() error {
 	if err := c.nc.SetReadDeadline(time.Now().Add(c.limits.ConnectTimeout)); err != nil {
 		return err
 	}
+	// Until a publish succeeds, messages are small and so is what the
+	// reader may hold (see Limits.MaxMessageSizeBeforePublish).
+	small := c.limits.MaxMessageSizeBeforePublish
 	c.cr = chunk.NewReader(&c.in, chunk.ReaderConfig{
-		MaxChunkSize: c.limits.MaxChunkSize, MaxMessageSize: c.limits.MaxMessageSize, BufferSize: readBufferSize,
+		MaxChunkSize: c.limits.MaxChunkSize, MaxMessageSize: small, MaxBuffered: small,
+		BufferSize: readBufferSize, Buffered: &c.srv.buffered,
 	})
 	for {
 		m, err := c.cr.ReadMessage()
@@ -369,6 +386,7 @@ func (c *conn) onPublish(name string) error {
 	}
 	c.publisher, c.demux = pub, flv.Demuxer{}
 	c.in.stream, c.in.flush = pub.Counters(), pub.Flush
+	c.cr.SetLimits(c.limits.MaxMessageSize, c.limits.MaxMessageSize+c.limits.MaxMessageSizeBeforePublish)
 	typ := media.FlashPublish
 	if c.fmle {
 		typ = media.FMLEPublish
@@ -451,6 +469,7 @@ func (c *conn) register(t media.ClientType, key media.StreamKey, name string, si
 		ConnectedAt:   c.connectedAt,
 	}, &c.counters, c.kick)
 	c.registered = true
+	c.srv.doneNegotiating(c)
 }
 
 // endSession ends a publish or play session, if any: the stream hears of
@@ -461,6 +480,8 @@ func (c *conn) endSession(failure error) {
 	if c.publisher != nil {
 		c.publisher.Close()
 		c.publisher, c.in.stream, c.in.flush = nil, nil, nil
+		small := c.limits.MaxMessageSizeBeforePublish
+		c.cr.SetLimits(small, small)
 	}
 	if p := c.player; p != nil {
 		p.Close()

@@ -34,13 +34,19 @@ func startServer(t testing.TB, st Settings) *testServer {
 // startServerWithHub starts a server on a hub of its own, made with ho.
 func startServerWithHub(t testing.TB, st Settings, ho hub.Options) *testServer {
 	t.Helper()
+	return startServerLogging(t, st, ho, testLogger(t))
+}
+
+// startServerLogging starts a server logging to log.
+func startServerLogging(t testing.TB, st Settings, ho hub.Options, log *slog.Logger) *testServer {
+	t.Helper()
 	if st.Listen == nil {
 		st.Listen = []string{"127.0.0.1:0"}
 	}
 	reg := registry.New(nil)
 	h := hub.New(reg, ho)
 	t.Cleanup(h.Close) // after the server's cleanup, which runs first
-	s, err := New(st, h, reg, testLogger(t))
+	s, err := New(st, h, reg, log)
 	if err != nil {
 		t.Fatal(err)
 	}

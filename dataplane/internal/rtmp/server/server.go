@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +22,16 @@ import (
 	"tidecast.dev/dataplane/internal/hub"
 	"tidecast.dev/dataplane/internal/listeners"
 	"tidecast.dev/dataplane/internal/media"
+	"tidecast.dev/dataplane/internal/ratelog"
 )
+
+// floodLogInterval is how often the server logs each kind of event that
+// comes in floods: connections refused, connections failing before
+// connect. The first of an interval is logged at once, the rest counted.
+const floodLogInterval = 10 * time.Second
+
+// errTooManyNegotiating refuses a connection beyond MaxNegotiatingPerIP.
+var errTooManyNegotiating = errors.New("too many connections negotiating from one address")
 
 // Registry is what the server reports its clients to.
 // *registry.Registry satisfies it.
@@ -52,12 +62,22 @@ type Server struct {
 	settings  atomic.Pointer[Settings]
 	listeners *listeners.Set
 
-	mu      sync.Mutex
-	conns   map[*conn]struct{}
-	running bool
-	closed  bool
-	done    chan struct{}
-	wg      sync.WaitGroup // connections
+	// buffered is what the connections' chunk readers hold.
+	buffered atomic.Int64
+	// Rate-limited logs of refusals (server full, or too many
+	// connections negotiating from one address) and of connections
+	// failing before connect.
+	refusedFull, refusedPerIP, failedEarly *ratelog.Logger
+
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+	// negotiating counts, per source (see sourceOf), the connections not
+	// yet publishing or playing.
+	negotiating map[netip.Prefix]int
+	running     bool
+	closed      bool
+	done        chan struct{}
+	wg          sync.WaitGroup // connections
 }
 
 // New validates the settings and opens the listeners.
@@ -70,12 +90,16 @@ func New(settings Settings, h Hub, reg Registry, log *slog.Logger) (*Server, err
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		reg:   reg,
-		hub:   h,
-		log:   log.With("component", "rtmp"),
-		conns: make(map[*conn]struct{}),
-		done:  make(chan struct{}),
+		reg:         reg,
+		hub:         h,
+		log:         log.With("component", "rtmp"),
+		conns:       make(map[*conn]struct{}),
+		negotiating: make(map[netip.Prefix]int),
+		done:        make(chan struct{}),
 	}
+	s.refusedFull = ratelog.New(s.log, slog.LevelWarn, "refusing connections", floodLogInterval)
+	s.refusedPerIP = ratelog.New(s.log, slog.LevelWarn, "refusing connections", floodLogInterval)
+	s.failedEarly = ratelog.New(s.log, slog.LevelInfo, "connections failed before connect", floodLogInterval)
 	if s.listeners, err = listeners.Open(st.Listen, s.accept, s.log); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -142,6 +166,9 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	for _, l := range []*ratelog.Logger{s.refusedFull, s.refusedPerIP, s.failedEarly} {
+		l.Close()
+	}
 	return nil
 }
 
@@ -170,29 +197,79 @@ func (s *Server) accept(l net.Listener) {
 	}
 }
 
-// admit starts serving nc unless the server is full or closed.
+// admit starts serving nc unless the server is closed, full, or nc's
+// source has MaxNegotiatingPerIP connections negotiating.
 func (s *Server) admit(nc net.Conn) {
 	st := s.settings.Load()
+	src := sourceOf(nc.RemoteAddr())
+	s.mu.Lock()
+	var refusals *ratelog.Logger
+	var refused error
+	var limit int
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		nc.Close()
+		return
+	case len(s.conns) >= st.MaxConnections:
+		refusals, refused, limit = s.refusedFull, media.ErrTooManyConnections, st.MaxConnections
+	case st.MaxNegotiatingPerIP > 0 && s.negotiating[src] >= st.MaxNegotiatingPerIP:
+		refusals, refused, limit = s.refusedPerIP, errTooManyNegotiating, st.MaxNegotiatingPerIP
+	default:
+		c := newConn(s, nc, st)
+		c.source, c.negotiating = src, true
+		s.negotiating[src]++
+		s.conns[c] = struct{}{}
+		s.wg.Go(func() {
+			c.serve()
+			s.doneNegotiating(c)
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		})
+	}
+	s.mu.Unlock()
+	if refusals != nil {
+		nc.Close()
+		refusals.Log("remote", nc.RemoteAddr().String(), "err", refused, "max", limit)
+	}
+}
+
+// doneNegotiating stops counting c as negotiating, once it publishes or
+// plays or ends. Only c's goroutine calls it.
+func (s *Server) doneNegotiating(c *conn) {
+	if !c.negotiating {
+		return
+	}
+	c.negotiating = false
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		nc.Close()
-		return
+	if s.negotiating[c.source]--; s.negotiating[c.source] <= 0 {
+		delete(s.negotiating, c.source)
 	}
-	if len(s.conns) >= st.MaxConnections {
-		s.log.Warn("refusing connection", "remote", nc.RemoteAddr().String(), "err", media.ErrTooManyConnections, "max", st.MaxConnections)
-		nc.Close()
-		return
-	}
-	c := newConn(s, nc, st)
-	s.conns[c] = struct{}{}
-	s.wg.Go(func() {
-		c.serve()
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-	})
 }
+
+// sourceOf is what MaxNegotiatingPerIP counts connections by: the IPv4
+// address, or the /64 network of an IPv6 address.
+func sourceOf(addr net.Addr) netip.Prefix {
+	var a netip.Addr
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		a = ta.AddrPort().Addr()
+	} else if ap, err := netip.ParseAddrPort(addr.String()); err == nil {
+		a = ap.Addr()
+	}
+	a = a.Unmap()
+	bits := 32
+	if a.Is6() {
+		bits = 64
+	}
+	p, _ := a.Prefix(bits) // an invalid address gives the zero prefix, shared by all such
+	return p
+}
+
+// BufferedBytes returns what the connections' chunk readers hold: their
+// partial messages and the buffers kept for the next ones.
+func (s *Server) BufferedBytes() int64 { return s.buffered.Load() }
 
 // Connections returns how many connections are open.
 func (s *Server) Connections() int {
