@@ -81,6 +81,12 @@ rtmp_suite() (
 			fleet { listen 127.0.0.1:0; token rtmpbench; }
 			vhost __defaultVhost__ { $vhost http_remux { enabled on; } }
 		CONF
+		# Empty the logs first: await_log may read a log before the new
+		# process's redirection truncates it, finding the previous run's
+		# addresses.
+		: >"$dir/cp.log"
+		: >"$dir/dp.log"
+		: >"$dir/pub.log"
 		bin/controlplane -c "$dir/cp.conf" >"$dir/cp.log" 2>&1 &
 		cp=$!
 		pids+=("$cp")
@@ -117,6 +123,7 @@ rtmp_suite() (
 	# a later one comes within realtime_soon), -1ms writes each at once.
 	reference_run() {
 		local mw=$1 n=$2 file=$3 out=$4 ref addr
+		: >"$dir/ref.log"
 		"$load" -reference 127.0.0.1:0 -publish "$file" -mw "$mw" -soon "$realtime_soon" -duration 600s 2>"$dir/ref.log" &
 		ref=$!
 		pids+=("$ref")
