@@ -206,11 +206,10 @@ func confWith(fleetListen string) string {
 daemon off;
 srs_log_tank console;
 server_id vid-e2etest;
-pid %s;
 http_api { enabled on; listen 127.0.0.1:0; }
 fleet { listen %s; token e2e-token; }
 vhost __defaultVhost__ { }
-`, filepath.Join(os.TempDir(), "tidecast-e2e.pid"), fleetListen)
+`, fleetListen)
 }
 
 // startDataPlane runs a worker dialling the given control planes.

@@ -110,10 +110,10 @@ var defaultVhost = func() vhost {
 	return vhost{VhostSettings: VhostSettings{Enabled: true, Remux: true, Mount: DefaultMount, MWLatency: 350 * time.Millisecond}, mount: m}
 }()
 
-// Errors of the server's lifecycle.
+// Errors of the server's lifecycle (its listeners').
 var (
-	ErrClosed  = errors.New("httpflv: closed")
-	ErrRunning = errors.New("httpflv: already running")
+	ErrClosed  = listeners.ErrClosed
+	ErrRunning = listeners.ErrRunning
 )
 
 // Server serves HTTP-FLV.
@@ -127,7 +127,6 @@ type Server struct {
 	mu       sync.Mutex
 	settings *settings
 	players  map[*player]struct{}
-	running  bool
 	closed   bool
 	done     chan struct{}
 	// sessions joins the players' sessions.
@@ -179,33 +178,17 @@ func (s *Server) Apply(st Settings) error {
 		s.settings = n
 		s.mu.Unlock()
 	})
-	if errors.Is(err, listeners.ErrClosed) {
-		return ErrClosed
-	}
 	if err != nil {
 		return fmt.Errorf("httpflv: %w", err)
 	}
 	return nil
 }
 
-// Run serves until ctx is done or Close is called, then closes the server.
+// Run serves until ctx is done or Close is called, then closes the server
+// and waits for its goroutines.
 func (s *Server) Run(ctx context.Context) error {
-	s.mu.Lock()
-	if s.closed || s.running {
-		defer s.mu.Unlock()
-		if s.closed {
-			return ErrClosed
-		}
-		return ErrRunning
-	}
-	s.running = true
-	s.mu.Unlock()
-	if err := s.listeners.Start(); err != nil {
-		return ErrClosed
-	}
-	select {
-	case <-ctx.Done():
-	case <-s.done:
+	if err := s.listeners.Run(ctx, s.done); err != nil {
+		return err
 	}
 	return s.Close()
 }

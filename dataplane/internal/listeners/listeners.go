@@ -6,6 +6,7 @@
 package listeners
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -164,6 +165,19 @@ func (s *Set) Start() error {
 	s.running = true
 	for _, l := range s.open {
 		s.start(l)
+	}
+	return nil
+}
+
+// Run starts serving (see Start) and returns once ctx is done or stop is
+// closed; the owner then closes the set.
+func (s *Set) Run(ctx context.Context, stop <-chan struct{}) error {
+	if err := s.Start(); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case <-stop:
 	}
 	return nil
 }

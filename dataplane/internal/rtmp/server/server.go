@@ -48,10 +48,10 @@ type Hub interface {
 	Subscribe(media.StreamKey, string, hub.ReaderOptions) (*hub.Reader, error)
 }
 
-// Errors of the server's lifecycle.
+// Errors of the server's lifecycle (its listeners').
 var (
-	ErrClosed  = errors.New("server: closed")
-	ErrRunning = errors.New("server: already running")
+	ErrClosed  = listeners.ErrClosed
+	ErrRunning = listeners.ErrRunning
 )
 
 // Server serves RTMP.
@@ -74,7 +74,6 @@ type Server struct {
 	// negotiating counts, per source (see sourceOf), the connections not
 	// yet publishing or playing.
 	negotiating map[netip.Prefix]int
-	running     bool
 	closed      bool
 	done        chan struct{}
 	wg          sync.WaitGroup // connections
@@ -119,9 +118,6 @@ func (s *Server) Apply(settings Settings) error {
 		return err
 	}
 	if err := s.listeners.Move(st.Listen, func() { s.settings.Store(&st) }); err != nil {
-		if errors.Is(err, listeners.ErrClosed) {
-			return ErrClosed
-		}
 		return fmt.Errorf("server: %w", err)
 	}
 	return nil
@@ -130,22 +126,8 @@ func (s *Server) Apply(settings Settings) error {
 // Run serves until ctx is done or Close is called, then closes the server
 // and waits for its goroutines.
 func (s *Server) Run(ctx context.Context) error {
-	s.mu.Lock()
-	if s.closed || s.running {
-		defer s.mu.Unlock()
-		if s.closed {
-			return ErrClosed
-		}
-		return ErrRunning
-	}
-	s.running = true
-	s.mu.Unlock()
-	if err := s.listeners.Start(); err != nil {
-		return ErrClosed
-	}
-	select {
-	case <-ctx.Done():
-	case <-s.done:
+	if err := s.listeners.Run(ctx, s.done); err != nil {
+		return err
 	}
 	return s.Close()
 }
