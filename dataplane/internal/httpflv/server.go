@@ -124,6 +124,8 @@ type Server struct {
 	http      *http.Server
 	listeners *listeners.Set
 
+	closeOnce sync.Once
+
 	mu       sync.Mutex
 	settings *settings
 	players  map[*player]struct{}
@@ -201,20 +203,21 @@ func (s *Server) serve(l net.Listener) {
 }
 
 // Close closes the listeners, requests in progress and players, and
-// waits for them. It is idempotent.
+// waits for them. It is idempotent; a concurrent call returns once the
+// first is done.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	if !s.closed {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
 		s.closed = true
 		close(s.done)
 		for p := range s.players {
 			p.out.Close()
 		}
-	}
-	s.mu.Unlock()
-	s.listeners.Close()
-	s.http.Close()
-	s.sessions.Wait()
+		s.mu.Unlock()
+		s.listeners.Close()
+		s.http.Close()
+		s.sessions.Wait()
+	})
 	return nil
 }
 

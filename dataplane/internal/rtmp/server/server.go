@@ -69,6 +69,8 @@ type Server struct {
 	// failing before connect.
 	refusedFull, refusedPerIP, failedEarly *ratelog.Logger
 
+	closeOnce sync.Once
+
 	mu    sync.Mutex
 	conns map[*conn]struct{}
 	// negotiating counts, per source (see sourceOf), the connections not
@@ -133,24 +135,25 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // Close closes the listeners and every connection, and waits for all
-// goroutines. It is idempotent.
+// goroutines. It is idempotent; a concurrent call returns once the first
+// is done.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	if !s.closed {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
 		s.closed = true
 		close(s.done)
-	}
-	s.mu.Unlock()
-	s.listeners.Close() // the acceptors return
-	s.mu.Lock()
-	for c := range s.conns {
-		c.kick()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	for _, l := range []*ratelog.Logger{s.refusedFull, s.refusedPerIP, s.failedEarly} {
-		l.Close()
-	}
+		s.mu.Unlock()
+		s.listeners.Close() // the acceptors return
+		s.mu.Lock()
+		for c := range s.conns {
+			c.kick()
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+		for _, l := range []*ratelog.Logger{s.refusedFull, s.refusedPerIP, s.failedEarly} {
+			l.Close()
+		}
+	})
 	return nil
 }
 
