@@ -22,8 +22,8 @@ build: ## build bin/controlplane and bin/dataplane
 	cd controlplane && CGO_ENABLED=0 $(GO) build -o ../bin/controlplane ./cmd/controlplane
 	cd dataplane && CGO_ENABLED=0 $(GO) build -o ../bin/dataplane ./cmd/dataplane
 
-run: build ## run one control plane and one data plane here (API :1985, RTMP :1935, fleet :1988); Ctrl-C stops both
-	./scripts/run.sh
+run: build ## run one control plane and one data plane here (default config: API :1985, RTMP :1935, fleet :1988; CONF=srs.conf [TOKEN=...] runs yours); Ctrl-C stops both
+	TOKEN='$(TOKEN)' ./scripts/run.sh $(CONF)
 
 deps: ## install what the tests need (idempotent)
 	./scripts/install-deps.sh
