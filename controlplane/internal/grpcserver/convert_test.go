@@ -41,11 +41,14 @@ func TestAWorkersHTTPAddressesAndFLVPlayersReachTheView(t *testing.T) {
 // waitView polls the registry's view until ok accepts it, for 5 s at most.
 func waitView(t *testing.T, reg *fleet.Registry, what string, ok func(*fleet.View) bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.After(5 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
 	for !ok(reg.View()) {
-		if time.Now().After(deadline) {
+		select {
+		case <-deadline:
 			t.Fatalf("timed out waiting for %s", what)
+		case <-tick.C:
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

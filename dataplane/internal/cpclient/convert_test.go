@@ -14,7 +14,7 @@ func TestFromProtoConfigCarriesTheHTTPServerAndHTTPRemux(t *testing.T) {
 	got := fromProtoConfig(&fleetv1.Config{
 		Version:    9,
 		RtmpListen: []string{"1935"},
-		HttpServer: &fleetv1.HTTPServerConfig{Enabled: true, Listen: "127.0.0.1:8080"},
+		HttpServer: &fleetv1.HTTPServerConfig{Enabled: true, Listen: "127.0.0.1:0"},
 		Vhosts: []*fleetv1.VhostConfig{
 			{Name: "__defaultVhost__", Enabled: true, GopCache: true, MwLatencyMs: 350,
 				HttpRemuxEnabled: true, HttpRemuxMount: "[vhost]/[app]/[stream].flv"},
@@ -24,7 +24,7 @@ func TestFromProtoConfigCarriesTheHTTPServerAndHTTPRemux(t *testing.T) {
 	want := media.Settings{
 		Version:    9,
 		RTMPListen: []string{"1935"},
-		HTTPServer: media.HTTPServerSettings{Enabled: true, Listen: "127.0.0.1:8080"},
+		HTTPServer: media.HTTPServerSettings{Enabled: true, Listen: "127.0.0.1:0"},
 		Vhosts: []media.VhostSettings{
 			{Name: "__defaultVhost__", Enabled: true, GopCache: true, MWLatency: 350 * time.Millisecond,
 				HTTPRemux: media.HTTPRemuxSettings{Enabled: true, Mount: "[vhost]/[app]/[stream].flv"}},

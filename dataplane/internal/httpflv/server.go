@@ -29,6 +29,7 @@ import (
 	"tidecast.dev/dataplane/internal/hub"
 	"tidecast.dev/dataplane/internal/listeners"
 	"tidecast.dev/dataplane/internal/media"
+	"tidecast.dev/dataplane/internal/ratelog"
 )
 
 // Hub is the worker's stream hub, which players read. *hub.Hub satisfies
@@ -124,6 +125,10 @@ type Server struct {
 	http      *http.Server
 	listeners *listeners.Set
 
+	// refused logs refusals at a bounded rate (a flood is one line per
+	// interval).
+	refused *ratelog.Logger
+
 	closeOnce sync.Once
 
 	mu       sync.Mutex
@@ -152,6 +157,7 @@ func New(st Settings, h Hub, reg Registry, log *slog.Logger) (*Server, error) {
 		players:  make(map[*player]struct{}),
 		done:     make(chan struct{}),
 	}
+	s.refused = ratelog.New(s.log, slog.LevelWarn, "refusing players", 10*time.Second)
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -217,6 +223,7 @@ func (s *Server) Close() error {
 		s.listeners.Close()
 		s.http.Close()
 		s.sessions.Wait()
+		s.refused.Close()
 	})
 	return nil
 }
@@ -305,7 +312,7 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, key media.StreamKe
 	full := len(s.players) >= st.MaxConnections
 	s.mu.Unlock()
 	if full {
-		s.log.Warn("refusing player", "remote", r.RemoteAddr, "err", media.ErrTooManyConnections, "max", st.MaxConnections)
+		s.refused.Log("remote", r.RemoteAddr, "err", media.ErrTooManyConnections, "max", st.MaxConnections)
 		http.Error(w, "too many connections", http.StatusServiceUnavailable)
 		return
 	}

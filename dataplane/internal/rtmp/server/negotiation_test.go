@@ -68,20 +68,12 @@ func TestMessagesBeforePublishAreSmallSoAFloodCostsTheServerLittle(t *testing.T)
 	// The server closes every connection that announced 8 MiB, at its
 	// header...
 	closed := closedByServer(big)
-	for closed.Load() < int64(len(big)) {
-		if ctx.Err() != nil {
-			t.Fatalf("the server kept %d of %d connections that announced an 8 MiB message before publishing", int64(len(big))-closed.Load(), len(big))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	until(ctx, func() bool { return !(closed.Load() < int64(len(big))) }, func() {
+		t.Fatalf("the server kept %d of %d connections that announced an 8 MiB message before publishing", int64(len(big))-closed.Load(), len(big))
+	})
 	// ... and holds what the others sent: 48 KiB each, in buffers of at
 	// most MaxMessageSizeBeforePublish per connection.
-	for srv.BufferedBytes() < n*48<<10 {
-		if ctx.Err() != nil {
-			t.Fatalf("the server holds %d bytes, less than the %d sent", srv.BufferedBytes(), n*48<<10)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	until(ctx, func() bool { return !(srv.BufferedBytes() < n*48<<10) }, func() { t.Fatalf("the server holds %d bytes, less than the %d sent", srv.BufferedBytes(), n*48<<10) })
 	limit := int64(n * srv.settings.Load().Limits.MaxMessageSizeBeforePublish)
 	if b := srv.BufferedBytes(); b > limit {
 		t.Fatalf("%d connections make the server buffer %d bytes, more than %d", n, b, limit)
@@ -149,6 +141,21 @@ func awaitEOF(t *testing.T, nc net.Conn) {
 	}
 }
 
+// until waits, on a ticker, for cond to hold; fail is called if ctx ends
+// first (a hang guard, not a time bound).
+func until(ctx context.Context, cond func() bool, fail func()) {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			fail()
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 var countRE = regexp.MustCompile(` count=(\d+)`)
 
 // logged returns how many lines of logs have msg and the sum of their
@@ -194,12 +201,9 @@ func TestAFloodOfIdleConnectionsFromOneAddressLeavesRoomForRealClients(t *testin
 	perIP := srv.settings.Load().MaxNegotiatingPerIP
 	refused := n - perIP
 	closed := closedByServer(conns)
-	for closed.Load() < int64(refused) {
-		if ctx.Err() != nil {
-			t.Fatalf("%d of %d idle connections from one address refused, want %d", closed.Load(), n, refused)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	until(ctx, func() bool { return !(closed.Load() < int64(refused)) }, func() {
+		t.Fatalf("%d of %d idle connections from one address refused, want %d", closed.Load(), n, refused)
+	})
 	if got := srv.Connections(); got != perIP {
 		t.Fatalf("%d connections admitted, want %d", got, perIP)
 	}
@@ -294,12 +298,7 @@ func TestConnectionsFailingBeforeConnectAreLoggedOncePerInterval(t *testing.T) {
 		t.Fatal(err)
 	}
 	closed := closedByServer(conns)
-	for closed.Load() < n {
-		if ctx.Err() != nil {
-			t.Fatalf("%d of %d connections sending garbage closed", closed.Load(), n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	until(ctx, func() bool { return !(closed.Load() < n) }, func() { t.Fatalf("%d of %d connections sending garbage closed", closed.Load(), n) })
 	mediatest.Eventually(t, hangGuard, "the connections gone", func() bool { return srv.Connections() == 0 })
 	srv.Close()
 	lines, count := logged(logs.String(), "connections failed before connect")
