@@ -120,10 +120,11 @@ func isPath(p string) bool {
 func quoteValue(s string) string { return quoteBounded(s, maxValueLen) }
 
 func quoteBounded(s string, max int) string {
-	if len(s) > max {
-		return fmt.Sprintf("(a value of %d bytes, not shown)", len(s))
+	// Escaping can make a value four times longer: bound what is shown.
+	if q := strconv.QuoteToASCII(s); len(s) <= max && len(q) <= max+2 {
+		return q
 	}
-	return strconv.QuoteToASCII(s)
+	return fmt.Sprintf("(a value of %d bytes, not shown)", len(s))
 }
 
 // newError locates msg at file:line and the directive join(parent, name).
